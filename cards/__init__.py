@@ -1,0 +1,1 @@
+"""Assessments to CDS Hooks cards and FHIR suggestions."""

@@ -1,0 +1,1 @@
+"""Blueprints, one per surface: discovery, hooks, feedback, ops."""

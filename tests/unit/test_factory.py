@@ -1,0 +1,46 @@
+"""The app factory: importing creates no app; defaults and overrides apply."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import cds_service
+from cds_service import create_app
+from cds_service.settings import Settings
+
+
+def test_importing_the_package_creates_no_app() -> None:
+    assert not any(type(v).__name__ == "Flask" for v in vars(cds_service).values())
+
+
+def test_defaults_come_from_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    monkeypatch.setenv("CDS_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    monkeypatch.setenv("CDS_PORT", "9091")
+    app = create_app()
+    assert app.config["SETTINGS"].port == 9091
+    assert app.config["RULES"] is not None
+    assert not app.testing
+
+
+def test_overrides_win(settings: Settings) -> None:
+    app = create_app({"SETTINGS": settings, "TESTING": True})
+    assert app.testing
+    assert app.config["SETTINGS"] is settings
+
+
+def test_rule_overrides_file_is_applied(tmp_path: Path, settings: Settings) -> None:
+    import dataclasses
+
+    from criteria.rules import load_rules
+
+    default = load_rules()
+    name = next(iter(default.names()))
+    overrides = tmp_path / "overrides.json"
+    overrides.write_text(json.dumps({"not.a.rule": 1}))
+    with pytest.raises(ValueError, match=r"not\.a\.rule"):
+        create_app({"SETTINGS": dataclasses.replace(settings, rule_overrides_file=str(overrides))})
+    assert name

@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -35,12 +36,23 @@ def _parser() -> argparse.ArgumentParser:
                     help="print {response, assessments, warnings} instead of the response")
     ev.add_argument("--service", help="service id (default: from the request's hook)")
     ev.add_argument("--now", help="evaluation time, ISO 8601 with a time zone (default: now)")
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade", "current"],
+                    help="upgrade: apply pending migrations; current: print the revision")
+    tok = sub.add_parser("dev-token", help="DEVELOPMENT AID: mint a short-lived ES384 token "
+                         "from a local key and print the matching clients-file entry")
+    aud = tok.add_mutually_exclusive_group()
+    aud.add_argument("--service", help="audience: POST /cds-services/SERVICE")
+    aud.add_argument("--feedback", metavar="SERVICE",
+                     help="audience: POST /cds-services/SERVICE/feedback")
+    aud.add_argument("--aud", help="audience URL (default: the discovery URL)")
+    tok.add_argument("--lifetime", type=int, default=300, help="seconds (default 300)")
     return parser
 
 
 def _read_request(path: str) -> Any:
     try:
-        data = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()  # noqa: SIM115
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror}") from None
     try:
@@ -98,11 +110,54 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_db(args: argparse.Namespace) -> int:
+    """Apply the migrations, or print the current revision."""
+    from cds_service.db import Database
+
+    database = Database(Settings.from_env().database_url)
+    try:
+        if args.action == "upgrade":
+            database.upgrade()
+        print(database.revision() or "(empty database)")
+    finally:
+        database.dispose()
+    return 0
+
+
+def run_dev_token(args: argparse.Namespace) -> int:
+    """Print a development token on stdout; the clients-file entry and notes on stderr."""
+    from pathlib import Path
+
+    from cds_service.auth import devtoken
+
+    settings = Settings.from_env()
+    if not 1 <= args.lifetime <= settings.jwt_max_lifetime:
+        raise CliError(f"--lifetime must be between 1 and {settings.jwt_max_lifetime}")
+    audience = args.aud or settings.base_url + (
+        f"/cds-services/{args.service}" if args.service else
+        f"/cds-services/{args.feedback}/feedback" if args.feedback else "/cds-services")
+    instance = Path(settings.instance_dir)
+    key = devtoken.load_or_create_key(instance)
+    entry = devtoken.client_entry(key)
+    path = devtoken.write_clients_file(instance, entry)
+    print(devtoken.mint(key, audience, lifetime=args.lifetime))
+    print(f"crs-cds dev-token: DEVELOPMENT AID, never for production.\n"
+          f"Token for aud={audience}, valid {args.lifetime} s, usable once.\n"
+          f"Trusted automatically by `crs-cds serve` on a loopback host when "
+          f"CDS_TRUSTED_CLIENTS_FILE is unset; it reads {path}.\n"
+          f"Clients-file entry:\n{json.dumps(entry, indent=2)}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"serve": run_serve, "evaluate": run_evaluate, "db": run_db,
+            "dev-token": run_dev_token}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     try:
-        return run_serve(args) if args.command == "serve" else run_evaluate(args)
+        return COMMANDS[args.command](args)
     except (CliError, SettingsError) as exc:
         print(f"crs-cds: {exc}", file=sys.stderr)
     except CdsError as exc:

@@ -81,7 +81,8 @@ def evaluate(service: ServiceDefinition, body: Any, *, settings: Settings, rules
     timeline = _timeline(service, body, resolved, now, options)
     warnings.extend(f"{w.code}: {w.message}" + (f" ({w.reference})" if w.reference else "")
                     for w in timeline.warnings)
-    cards, assessments = run_service(service, body, timeline, now, rules, dict(resolved.unavailable))
+    cards, assessments = run_service(service, body, timeline, now, rules,
+                                     dict(resolved.unavailable))
     response: dict[str, Any] = {"cards": cards}
     notes: dict[str, Any] = {}
     if resolved.unavailable:

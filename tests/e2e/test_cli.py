@@ -66,7 +66,8 @@ def test_repository_examples_parse(path: Path, capsys: pytest.CaptureFixture[str
     if code == 0:
         assert "cards" in json.loads(out)
     else:
-        assert err.startswith("crs-cds: ") and err.count("\n") == 1
+        assert err.startswith("crs-cds: ")
+        assert err.count("\n") == 1
 
 
 def test_assessments_output_shape(capsys: pytest.CaptureFixture[str]) -> None:
@@ -104,7 +105,8 @@ def test_bad_input_exits_2_with_one_line(capsys: pytest.CaptureFixture[str], arg
     args = [str(DATA / "cds/patient-view-minimal.json") if a == "REQ" else a for a in args]
     code, _, err = run_cli(capsys, *args)
     assert code == 2
-    assert message in err and err.count("\n") == 1
+    assert message in err
+    assert err.count("\n") == 1
 
 
 def test_invalid_json_and_invalid_request_exit_2(capsys: pytest.CaptureFixture[str],
@@ -115,7 +117,8 @@ def test_invalid_json_and_invalid_request_exit_2(capsys: pytest.CaptureFixture[s
     bad.write_text(json.dumps({"hook": "patient-view", "hookInstance": "x", "context": {}}))
     code, _, err = run_cli(capsys, "evaluate", str(bad))
     assert code == 2
-    assert "400 invalid-request" in err and "context.userId" in err
+    assert "400 invalid-request" in err
+    assert "context.userId" in err
 
 
 def _free_port() -> int:

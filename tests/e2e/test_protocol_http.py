@@ -32,7 +32,9 @@ def test_discovery_lists_both_services_with_prefetch(client: FlaskClient) -> Non
     assert services["crs-patient-view"]["hook"] == "patient-view"
     assert services["crs-order-sign"]["hook"] == "order-sign"
     for s in services.values():
-        assert s["title"] and s["description"] and s["usageRequirements"]
+        assert s["title"]
+        assert s["description"]
+        assert s["usageRequirements"]
         assert s["prefetch"]["patient"] == "Patient/{{context.patientId}}"
         assert "_sort=-effective-time" in s["prefetch"]["medadmin"]
         assert "_count=" in s["prefetch"]["medadmin"]
@@ -189,7 +191,8 @@ def test_cors_preflight_is_204_with_headers(client: FlaskClient, path: str) -> N
     assert resp.status_code == 204
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     allowed = resp.headers["Access-Control-Allow-Headers"].lower()
-    assert "authorization" in allowed and "content-type" in allowed
+    assert "authorization" in allowed
+    assert "content-type" in allowed
     assert "POST" in resp.headers["Access-Control-Allow-Methods"]
     assert "Access-Control-Allow-Credentials" not in resp.headers
 
@@ -234,11 +237,13 @@ def test_readyz_fails_when_storage_unreachable(settings) -> None:  # noqa: ANN00
     assert resp.get_json()["checks"]["storage"] == "failing"
 
 
-def test_feedback_is_refused_not_silently_dropped(client: FlaskClient) -> None:
+def test_sandbox_feedback_is_stored_and_acknowledged(client: FlaskClient) -> None:
+    # The card was never issued here: stored and flagged orphaned, never 404 (cds-hooks.md §6).
     body = load_json("cds/sandbox-feedback.json")
     resp = post(client, body, path=SERVICE + "/feedback")
-    assert resp.status_code == 501
-    assert resp.get_json()["error"] == "feedback-not-implemented"
+    assert resp.status_code == 200
+    assert resp.get_json() == {"stored": 1}
+    assert find_empty_values(resp.get_json()) == []
 
 
 def test_unknown_path_is_404_json(client: FlaskClient) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 # Canonical unit (UCUM) of each measurement kind. Mappers convert into these; a value that
 # cannot be converted is set aside with a warning, never guessed.
@@ -61,7 +61,7 @@ CANONICAL_UNITS: Mapping[str, str] = {
 }
 
 
-class OxygenModality(str, Enum):
+class OxygenModality(StrEnum):
     """How oxygen is delivered; the ASTCT tier of each lives in criteria data, not here."""
 
     ROOM_AIR = "room-air"
@@ -106,7 +106,7 @@ class OxygenSupport:
     end: datetime | None = None  # known end (e.g. a MedicationAdministration period)
 
 
-class DrugClass(str, Enum):
+class DrugClass(StrEnum):
     """Drug families the criteria care about."""
 
     CAR_T = "car-t"
@@ -125,7 +125,7 @@ class DrugClass(str, Enum):
     FLUID_BOLUS = "fluid-bolus"
 
 
-class DrugSource(str, Enum):
+class DrugSource(StrEnum):
     """Where a drug exposure was read from."""
 
     ADMINISTRATION = "administration"  # MedicationAdministration

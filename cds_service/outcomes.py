@@ -19,7 +19,8 @@ def patient_view(body: Mapping[str, Any], timeline: PatientTimeline, now: dateti
     """Grade CRS and build the CRS card when the grade is at least 1."""
     from cards.crs_card import crs_cards
     from criteria.crs import assess_crs
-    from criteria.tocilizumab import check_tocilizumab, steroid_for_grade
+    from criteria.steroids import steroid_for_grade
+    from criteria.tocilizumab import check_tocilizumab
 
     context = body["context"]
     result = assess_crs(timeline, now, rules)

@@ -1,4 +1,4 @@
-"""Composition root of the clinical step: which criteria and cards each service runs."""
+"""Composition root of the clinical step: dispatch to the hook's criteria and cards."""
 
 from __future__ import annotations
 
@@ -6,40 +6,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from cds_service import order_sign, patient_view
 from cds_service.services import ServiceDefinition
 from criteria.model import PatientTimeline
 from criteria.rules import RuleSet
 
-Cards = list[dict[str, Any]]
-Assessments = list[dict[str, Any]]
-
-
-def patient_view(body: Mapping[str, Any], timeline: PatientTimeline, now: datetime,
-                 rules: RuleSet, unavailable: Mapping[str, str]) -> tuple[Cards, Assessments]:
-    """Grade CRS and build the CRS card when the grade is at least 1."""
-    from cards.crs_card import crs_cards
-    from criteria.crs import assess_crs
-    from criteria.steroids import steroid_for_grade
-    from criteria.tocilizumab import check_tocilizumab
-
-    context = body["context"]
-    result = assess_crs(timeline, now, rules)
-    assessments = [result.astct.to_json(), result.lee.to_json(), result.ctcae.to_json()]
-    grade = result.astct.grade or 0
-    if grade < 1:
-        return [], assessments
-    onset = result.episode.onset if result.episode else None
-    toci = check_tocilizumab(timeline, now, rules, onset)
-    steroid = steroid_for_grade(grade, rules)
-    cards = crs_cards(result, toci, steroid, patient_id=context["patientId"],
-                      user_id=context["userId"], unavailable=unavailable, now=now)
-    return cards, assessments
+RUNNERS = {"patient-view": patient_view.run, "order-sign": order_sign.run}
 
 
 def run_service(service: ServiceDefinition, body: Mapping[str, Any], timeline: PatientTimeline,
                 now: datetime, rules: RuleSet,
-                unavailable: Mapping[str, str]) -> tuple[Cards, Assessments]:
+                unavailable: Mapping[str, str]) -> tuple[list[dict[str, Any]],
+                                                         list[dict[str, Any]]]:
     """Run the criteria and cards of one service."""
-    if service.hook == "patient-view":
-        return patient_view(body, timeline, now, rules, unavailable)
-    return [], []  # order-sign checks arrive with their own issue
+    return RUNNERS[service.hook](body, timeline, now, rules, unavailable)

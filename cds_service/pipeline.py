@@ -16,6 +16,7 @@ import requests
 
 from cds_service.errors import InvalidHookRequest
 from cds_service.fhir_client import FhirAccessSettings
+from cds_service.outcomes import run_service
 from cds_service.prefetch import ResolvedPrefetch, resolve_prefetch
 from cds_service.services import ServiceDefinition
 from cds_service.settings import Settings
@@ -69,8 +70,6 @@ def evaluate(service: ServiceDefinition, body: Any, *, settings: Settings, rules
              now: datetime | None = None,
              session_factory: SessionFactory | None = None) -> Evaluation:
     """Evaluate one request; raise a CdsError subclass for a 4xx outcome."""
-    from cds_service.outcomes import run_service
-
     warnings = validate_request(body, service)
     now = now or datetime.now(UTC)
     options = MapperOptions()

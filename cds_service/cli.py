@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -162,6 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"crs-cds: {exc}", file=sys.stderr)
     except CdsError as exc:
         print(f"crs-cds: {exc.status} {exc.code}: {exc.detail}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, no values, exit 1
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        print(f"crs-cds: internal error {type(exc).__name__}{where}", file=sys.stderr)
+        return 1
     return 2
 
 

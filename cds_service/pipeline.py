@@ -27,6 +27,7 @@ from fhir_mappers.errors import PrefetchShapeError
 from fhir_mappers.timeline import MapperOptions, build_timeline
 
 SessionFactory = Callable[[], requests.Session]
+MAPPER_UNAVAILABLE = "the prefetch held an error OperationOutcome in place of data"
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,9 @@ def _timeline(service: ServiceDefinition, body: Mapping[str, Any], resolved: Res
     except PrefetchShapeError as exc:
         raise InvalidHookRequest(f"prefetch.{exc.key}: {exc.detail}",
                                  code="invalid-prefetch") from None
-    unavailable = tuple(f"{key}: {why}" for key, why in resolved.unavailable.items())
-    return dataclasses.replace(timeline, unavailable=unavailable)
+    # Bare key names: the criteria test membership ("medadmin" in timeline.unavailable).
+    keys = sorted(set(timeline.unavailable) | set(resolved.unavailable))
+    return dataclasses.replace(timeline, unavailable=tuple(keys))
 
 
 def evaluate(service: ServiceDefinition, body: Any, *, settings: Settings, rules: RuleSet,
@@ -80,12 +82,13 @@ def evaluate(service: ServiceDefinition, body: Any, *, settings: Settings, rules
     timeline = _timeline(service, body, resolved, now, options)
     warnings.extend(f"{w.code}: {w.message}" + (f" ({w.reference})" if w.reference else "")
                     for w in timeline.warnings)
-    cards, assessments = run_service(service, body, timeline, now, rules,
-                                     dict(resolved.unavailable))
+    unavailable = {key: resolved.unavailable.get(key, MAPPER_UNAVAILABLE)
+                   for key in timeline.unavailable}
+    cards, assessments = run_service(service, body, timeline, now, rules, unavailable)
     response: dict[str, Any] = {"cards": cards}
     notes: dict[str, Any] = {}
-    if resolved.unavailable:
-        notes["crs-cds.unavailable"] = dict(resolved.unavailable)
+    if unavailable:
+        notes["crs-cds.unavailable"] = unavailable
     if warnings:
         notes["crs-cds.warnings"] = warnings
     if notes:

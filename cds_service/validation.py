@@ -63,7 +63,7 @@ def validate_request(body: Any, service: ServiceDefinition) -> list[str]:
         raise InvalidHookRequest(_describe(error))
     if body["hook"] != service.hook:
         raise InvalidHookRequest(
-            f"hook '{body['hook']}' is not registered for service '{service.id}'"
+            f"the request's hook is not registered for service '{service.id}'"
             f" (expected '{service.hook}')",
             code="hook-mismatch",
         )
@@ -74,25 +74,8 @@ def _warnings(body: Mapping[str, Any]) -> list[str]:
     warnings: list[str] = []
     if not _UUID.match(body["hookInstance"]):
         warnings.append("hookInstance is not a UUID; accepted")
-    auth = body.get("fhirAuthorization")
-    if isinstance(auth, dict):
-        if not usable_token(auth):
-            warnings.append(
-                "fhirAuthorization has no usable bearer token (access_token, token_type Bearer);"
-                " treated as absent"
-            )
-        if "patient" not in auth:
-            warnings.append("fhirAuthorization.patient is missing; context.patientId is used")
-        if "expires_in" not in auth:
-            warnings.append("fhirAuthorization.expires_in is missing; accepted")
+    # fhirAuthorization gaps are noted where the token is read (cds_service.prefetch).
     draft = body["context"].get("draftOrders")
     if isinstance(draft, dict) and not draft.get("entry"):
         warnings.append("draftOrders has no entries")
     return warnings
-
-
-def usable_token(auth: Mapping[str, Any]) -> bool:
-    """Return True when fhirAuthorization carries a usable bearer token (cds-hooks.md §3)."""
-    token = auth.get("access_token")
-    kind = auth.get("token_type")
-    return isinstance(token, str) and token != "" and str(kind).lower() == "bearer"

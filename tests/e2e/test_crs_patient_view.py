@@ -206,3 +206,15 @@ def test_sandbox_shaped_request_with_fallback_gives_the_card(settings: Settings)
     cards = result.response["cards"]
     assert len(cards) == 1
     assert cards[0]["summary"].startswith("CRS grade 3 (ASTCT)")
+
+
+def test_unavailable_medication_data_is_unknown_not_negative(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # clinical-criteria.md §0: missing data is unknown, never negative.
+    body = grade3()
+    body["prefetch"]["medadmin"] = {"resourceType": "OperationOutcome", "issue": [
+        {"severity": "error", "code": "timeout"}]}
+    payload = evaluate(capsys, tmp_path, body)
+    assessment = astct(payload)
+    assert assessment["met"] is None
+    assert "medadmin" in payload["response"]["extension"]["crs-cds.unavailable"]

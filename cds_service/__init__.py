@@ -32,9 +32,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config.get("RULES") is None:
         app.config["RULES"] = load_rule_set(settings)
 
-    from cds_service import http
+    from cds_service import auth, db, http, logs
     from cds_service.blueprints import discovery, feedback, hooks, ops
 
+    logs.init_app(app, settings.log_level)  # first: its timer starts before the other hooks
     http.install(app)
     for bp in (discovery.bp, hooks.bp, feedback.bp, ops.bp):
         app.register_blueprint(bp)
@@ -46,4 +47,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             return Response(status=204)
         return None
 
+    database = db.init_app(app, settings)
+    auth.init_app(app, settings, database)
     return app
+
+
+def close_app(app: Flask) -> None:
+    """Release the app's database and replay-store connections (tests, shutdown)."""
+    from cds_service import auth, db
+
+    auth.close(app)
+    db.get_db(app).dispose()

@@ -6,9 +6,10 @@ Every variable is documented in the README. An invalid value stops start-up with
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -39,11 +40,35 @@ class Settings:
     fhir_host_allowlist: tuple[str, ...] = ()
     rule_overrides_file: str = ""
     log_level: str = "INFO"
+    # Trust and persistence (docs/security.md, docs/audit.md)
+    auth_required: bool = True
+    anonymous_discovery: bool = False
+    trusted_clients_file: str = ""  # empty: instance/dev-clients.json, loopback hosts only
+    instance_dir: str = "instance"  # where `crs-cds dev-token` keeps its key and clients file
+    allowed_algorithms: tuple[str, ...] = ("ES384", "RS384")
+    jwt_max_lifetime: int = 3600
+    jwt_leeway: int = 60
+    jwks_cache_ttl: int = 300
+    jwks_fetch_timeout: float = 2.0
+    jwks_min_refresh_interval: int = 30
+    redis_url: str = ""  # empty: the replay store is the database
+    # Secret of the keyed patient hash; empty: generated into instance_dir (SQLite only)
+    audit_hash_key: str = field(default="", repr=False)
 
     @property
     def base_url(self) -> str:
         """Return the public base URL (configured, or derived from host and port)."""
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def loopback(self) -> bool:
+        """Return True when the service binds a loopback address only."""
+        return is_loopback(self.host)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Return True for the embedded SQLite database."""
+        return self.database_url.startswith("sqlite:///")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,6 +78,8 @@ class Settings:
         for f in fields(cls):
             name = ENV_PREFIX + f.name.upper()
             raw = env.get(name)
+            if f.name == "database_url" and not (raw or "").strip():
+                name, raw = "DATABASE_URL", env.get("DATABASE_URL")  # the common convention
             if raw is None or raw.strip() == "":
                 continue
             values[f.name] = _parse(name, raw.strip(), PARSERS[f.name])
@@ -81,20 +108,62 @@ class Settings:
             (0 <= self.fhir_retries <= 5, "FHIR_RETRIES", "must be between 0 and 5"),
             (1 <= self.fhir_max_pages <= 100, "FHIR_MAX_PAGES", "must be between 1 and 100"),
             (self.log_level.upper() in _LEVELS, "LOG_LEVEL", f"must be one of {_LEVELS}"),
-            (self.database_url.startswith("sqlite:///"), "DATABASE_URL",
-             "must be an sqlite:/// URL (PostgreSQL support is not built yet)"),
+            (self.database_url.startswith(DATABASE_SCHEMES), "DATABASE_URL",
+             "must be an sqlite:/// or postgresql+psycopg:// URL"),
             (self.public_base_url == "" or self.public_base_url.startswith(("http://", "https://")),
              "PUBLIC_BASE_URL", "must be an absolute http(s) URL"),
         ]
+        checks.extend(self._trust_checks())
         for ok, name, why in checks:
             if not ok:
                 raise SettingsError(f"{ENV_PREFIX}{name} {why}")
-        if self.rule_overrides_file and not os.path.isfile(self.rule_overrides_file):
-            raise SettingsError(f"{ENV_PREFIX}RULE_OVERRIDES_FILE: no such file")
+        for name in ("rule_overrides_file", "trusted_clients_file"):
+            path = getattr(self, name)
+            if path and not os.path.isfile(path):
+                raise SettingsError(f"{ENV_PREFIX}{name.upper()}: no such file")
+
+    def _trust_checks(self) -> list[tuple[bool, str, str]]:
+        """Checks of the authentication, replay and audit settings."""
+        bad_algs = sorted(set(self.allowed_algorithms) - set(PERMITTED_ALGORITHMS))
+        return [
+            (self.auth_required or self.loopback, "AUTH_REQUIRED",
+             "may be false only when CDS_HOST is a loopback address"),
+            (not self.auth_required or self.loopback or bool(self.trusted_clients_file),
+             "TRUSTED_CLIENTS_FILE", "is required when CDS_HOST is not a loopback address"),
+            (self.loopback or bool(self.public_base_url), "PUBLIC_BASE_URL",
+             "is required when CDS_HOST is not a loopback address (it is the JWT audience)"),
+            (bool(self.allowed_algorithms) and not bad_algs, "ALLOWED_ALGORITHMS",
+             f"must be a non-empty list of {', '.join(PERMITTED_ALGORITHMS)}"),
+            (60 <= self.jwt_max_lifetime <= 86_400, "JWT_MAX_LIFETIME",
+             "must be between 60 and 86400 seconds"),
+            (0 <= self.jwt_leeway <= 60, "JWT_LEEWAY", "must be between 0 and 60 seconds"),
+            (self.jwks_cache_ttl >= 0, "JWKS_CACHE_TTL", "must be >= 0"),
+            (0 < self.jwks_fetch_timeout <= 10, "JWKS_FETCH_TIMEOUT", "must be in (0, 10]"),
+            (self.jwks_min_refresh_interval >= 0, "JWKS_MIN_REFRESH_INTERVAL", "must be >= 0"),
+            (self.redis_url == "" or self.redis_url.startswith(("redis://", "rediss://")),
+             "REDIS_URL", "must be a redis:// or rediss:// URL"),
+            (self.audit_hash_key == "" or len(self.audit_hash_key) >= 32, "AUDIT_HASH_KEY",
+             "must be at least 32 characters"),
+            (bool(self.audit_hash_key) or self.is_sqlite, "AUDIT_HASH_KEY",
+             "is required with PostgreSQL (a random secret of at least 32 characters)"),
+        ]
 
 
 ENV_PREFIX = "CDS_"
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DATABASE_SCHEMES = ("sqlite:///", "postgresql+psycopg://")
+# Asymmetric algorithms only: `none` and HS* can never be enabled (cds-hooks.md §10).
+PERMITTED_ALGORITHMS = ("ES384", "RS384", "ES256", "RS256", "PS384")
+
+
+def is_loopback(host: str) -> bool:
+    """Return True for localhost and loopback IP addresses."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _bool(raw: str) -> bool:
@@ -116,6 +185,10 @@ PARSERS: Mapping[str, Callable[[str], Any]] = {
     "fhir_read_timeout": float, "fhir_total_budget": float, "fhir_retries": int,
     "fhir_max_pages": int, "allow_open_fhir_server": _bool, "allowed_http_fhir_hosts": _list,
     "fhir_host_allowlist": _list, "rule_overrides_file": str, "log_level": str,
+    "auth_required": _bool, "anonymous_discovery": _bool, "trusted_clients_file": str,
+    "instance_dir": str, "allowed_algorithms": _list, "jwt_max_lifetime": int,
+    "jwt_leeway": int, "jwks_cache_ttl": int, "jwks_fetch_timeout": float,
+    "jwks_min_refresh_interval": int, "redis_url": str, "audit_hash_key": str,
 }
 
 

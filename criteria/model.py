@@ -104,6 +104,7 @@ class OxygenSupport:
     references: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()  # e.g. "flow-missing", "device-missing", "flow-over-device"
     end: datetime | None = None  # known end (e.g. a MedicationAdministration period)
+    running: bool = False  # charted as still running (an open period, in progress) at `now`
 
 
 class DrugClass(StrEnum):
@@ -152,6 +153,8 @@ class DrugExposure:
     request_reference: str | None = None  # MedicationAdministration.request
     product: str | None = None  # brand or product display, when known
     flags: tuple[str, ...] = ()  # e.g. "matched-by-text"
+    period_open: bool = False  # timed by an effectivePeriod with a start and no end
+    route: str | None = None  # "systemic", "topical", "inhaled", "ophthalmic", ... when known
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,8 @@ class PatientTimeline:
     conditions: tuple[ConditionFact, ...] = ()
     warnings: tuple[MappingWarning, ...] = ()
     unavailable: tuple[str, ...] = ()  # data sets that could not be had (e.g. "medadmin")
+    # Laboratory ServiceRequests in order-sign draftOrders: (measurement kind, reference).
+    draft_lab_orders: tuple[tuple[str, str], ...] = ()
 
     def series(self, kind: str) -> tuple[Measurement, ...]:
         """Return the measurements of one kind, oldest first."""

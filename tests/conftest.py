@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
+import re
 import socket
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,18 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("CDS_") or name == "DATABASE_URL":
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Undo the JSON log handler that create_app puts on the root logger, after each test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 def load_json(relative: str) -> Any:
@@ -223,3 +238,30 @@ def store_app(store_settings: Settings) -> Iterator[Flask]:
     app = create_app({"SETTINGS": store_settings, "TESTING": True})
     yield app
     close_app(app)
+
+
+ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def shifted_to_now(body: Any, captured_now: datetime) -> Any:
+    """Return a copy of a captured request with every date-time moved so that
+    ``captured_now`` becomes the present (the HTTP endpoint always evaluates at now)."""
+    delta = datetime.now(UTC).replace(microsecond=0) - captured_now
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if isinstance(node, str) and ISO_TIME.match(node):
+            moved = datetime.fromisoformat(node.replace("Z", "+00:00")) + delta
+            return moved.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return node
+
+    return walk(body)
+
+
+def grade3_request() -> dict[str, Any]:
+    """The grade-3 CRS patient-view request (tests/data), moved to the present."""
+    return shifted_to_now(load_json("cds/patient-view-crs-grade3.json"),
+                          datetime(2026, 11, 21, 14, 20, tzinfo=UTC))

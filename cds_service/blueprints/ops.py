@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
-from cds_service import storage
+from cds_service.db import get_db
 from cds_service.http import json_response
 
 bp = Blueprint("ops", __name__)
@@ -18,9 +18,9 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
-    """Answer 200 when storage is reachable and rule data are loaded, else 503."""
+    """Answer 200 when the database answers at the newest schema and rules are loaded."""
     checks = {
-        "storage": storage.reachable(current_app.config["SETTINGS"].database_url),
+        "storage": get_db().at_head(),
         "rules": current_app.config.get("RULES") is not None,
     }
     ready = all(checks.values())

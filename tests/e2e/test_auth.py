@@ -273,3 +273,16 @@ def test_reason_is_logged_and_token_is_not(auth_client: FlaskClient, signed_jwt:
     assert "issuer not trusted" in logged
     for part in token.split("."):
         assert part not in logged
+
+
+def test_unreachable_replay_store_accepts_no_token(auth_settings: Settings, tmp_path: Path,
+                                                   signed_jwt: SignedJwt) -> None:
+    broken = dataclasses.replace(
+        auth_settings, database_url=f"sqlite:///{tmp_path / 'no-such-dir' / 'db.sqlite3'}")
+    app = create_app({"SETTINGS": broken})
+    try:
+        resp = app.test_client().get(DISCOVERY, headers=signed_jwt.headers())
+    finally:
+        close_app(app)
+    assert resp.status_code == 503
+    assert resp.get_json()["error"] == "auth-store-unavailable"

@@ -1,0 +1,1 @@
+"""Alembic migrations of the crs-cds database (run with `crs-cds db upgrade`)."""

@@ -29,8 +29,9 @@ def call_service(service_id: str) -> Response:
     body = read_json_body()
     if isinstance(body, dict) and isinstance(body.get("hookInstance"), str):
         g.hook_instance = body["hookInstance"][:128]
+    clock = current_app.config.get("CLOCK")  # tests and replays fix the time; default now
     result = evaluate(service, body, settings=current_app.config["SETTINGS"],
-                      rules=current_app.config["RULES"],
+                      rules=current_app.config["RULES"], now=clock() if clock else None,
                       session_factory=current_app.config.get("FHIR_SESSION_FACTORY"))
     record_cards(service_id, body, result.response.get("cards") or [])
     return json_response(result.response)

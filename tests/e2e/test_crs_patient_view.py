@@ -169,12 +169,16 @@ def test_fever_below_38_without_organ_support_is_no_card(capsys: pytest.CaptureF
     assert astct(payload)["grade"] == 0
 
 
-def test_grade3_card_over_http(client) -> None:  # noqa: ANN001
-    resp = client.post("/cds-services/crs-patient-view", json=grade3())
+def test_grade3_card_over_http(app) -> None:  # noqa: ANN001
+    app.config["CLOCK"] = lambda: datetime.fromisoformat(NOW)
+    resp = app.test_client().post("/cds-services/crs-patient-view", json=grade3())
     assert resp.status_code == 200
     body = resp.get_json()
-    # Without --now the request time is "now", long after this case: the episode is over.
     assert find_empty_values(body) == []
+    (card,) = body["cards"]
+    assert card["indicator"] == "critical"
+    assert card["summary"].startswith("CRS grade 3 (ASTCT)")
+    assert card["extension"]["crs-cds.assessment"]["grade"] == 3
 
 
 def test_sandbox_shaped_request_with_fallback_gives_the_card(settings: Settings) -> None:

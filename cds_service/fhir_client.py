@@ -259,6 +259,8 @@ class FhirClient:
             data = json.loads(bytes(body))
         except ValueError as exc:
             raise FhirBadResponse("FHIR server answer is not valid JSON") from exc
+        except RecursionError as exc:  # nesting deeper than the parser's recursion limit
+            raise FhirBadResponse("FHIR server answer is nested too deeply") from exc
         if not isinstance(data, dict):
             raise FhirBadResponse("FHIR server answer is not a JSON object")
         return data

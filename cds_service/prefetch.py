@@ -6,7 +6,6 @@ Spec: CDS Hooks 2.0 §Prefetch, https://cds-hooks.hl7.org/2.0/#prefetch-template
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -20,7 +19,11 @@ import requests
 
 from cds_service.errors import FhirServerError, PrefetchUnavailable
 from cds_service.fhir_client import FhirAccessSettings, FhirClient, access_problem
+from cds_service.prefetch_templates import bearer_token, render, request_inputs, token_values
 from cds_service.services import PrefetchKey, ServiceDefinition
+
+__all__ = ["OUTCOME", "SERVER_OUTCOME", "ResolvedPrefetch", "bearer_token", "render",
+           "resolve_prefetch", "token_values"]
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +32,6 @@ MARGIN = 0.1  # seconds the caller may wait past the deadline for workers to rep
 OUTCOME = "prefetch held an OperationOutcome"
 SERVER_OUTCOME = "FHIR server returned an OperationOutcome"
 
-_TOKEN = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
-_SAFE = re.compile(r"[A-Za-z0-9\-.]{1,64}(/[A-Za-z0-9\-.]{1,64})?")
-_USER = re.compile(
-    r"(?:^|/)(Practitioner|PractitionerRole|Patient|RelatedPerson)/([A-Za-z0-9\-.]{1,64})$")
-_VISIBLE = re.compile(r"[\x21-\x7e]+")
 _TIMES = {
     "Observation": ("effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"),
     "MedicationAdministration": ("effectiveDateTime", "effectivePeriod"),
@@ -62,47 +60,6 @@ def _failure(reason: str) -> _Result:
     return _Result(reason=reason, failed=True)
 
 
-def bearer_token(request: Mapping[str, Any], warnings: list[str]) -> str | None:
-    """Return the usable bearer token of ``fhirAuthorization``, noting gaps as warnings."""
-    auth = request.get("fhirAuthorization")
-    if auth is None:
-        return None
-    token, kind = (auth.get("access_token"), auth.get("token_type")) if isinstance(
-        auth, Mapping) else (None, None)
-    if not (isinstance(token, str) and _VISIBLE.fullmatch(token)
-            and isinstance(kind, str) and kind.lower() == "bearer"):
-        warnings.append("fhirAuthorization ignored: no usable Bearer access_token")
-        return None
-    context = request.get("context")
-    patient = context.get("patientId") if isinstance(context, Mapping) else None
-    if "patient" not in auth:
-        warnings.append("fhirAuthorization has no patient; context.patientId is used")
-    elif auth["patient"] != patient:
-        warnings.append("fhirAuthorization.patient differs from context.patientId")
-    if "expires_in" not in auth:
-        warnings.append("fhirAuthorization has no expires_in")
-    return token
-
-
-def token_values(context: Mapping[str, Any]) -> dict[str, str]:
-    """Return the prefetch token values a hook context offers (context fields, user ids)."""
-    values = {f"context.{name}": value for name, value in context.items()
-              if isinstance(value, str) and _SAFE.fullmatch(value)}
-    user = context.get("userId")
-    match = _USER.search(user) if isinstance(user, str) else None
-    if match:
-        values[f"user{match.group(1)}Id"] = match.group(2)
-    return values
-
-
-def render(template: str, values: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """Return (rendered template, None), or (None, reason) when a token cannot be resolved."""
-    for token in _TOKEN.findall(template):
-        if token not in values:
-            return None, f"template token {{{{{token}}}}} cannot be resolved"
-    return _TOKEN.sub(lambda m: values[m.group(1)], template), None
-
-
 def _time(resource: Mapping[str, Any]) -> datetime | None:
     for field in _TIMES.get(str(resource.get("resourceType")), ()):
         value = resource.get(field)
@@ -123,10 +80,21 @@ def _is_error_outcome(resource: Mapping[str, Any]) -> bool:
         isinstance(i, Mapping) and i.get("severity") in ("error", "fatal") for i in issues)
 
 
+class _Malformed(Exception):
+    """A Bundle whose entry or link is not a list (the key is then unavailable)."""
+
+
+def _listed(bundle: Mapping[str, Any], field: str) -> list[Any]:
+    found = bundle.get(field)
+    if found is not None and not isinstance(found, list):
+        raise _Malformed(f"Bundle.{field} is not a list")
+    return found or []
+
+
 def _entries(bundle: Mapping[str, Any], key: str) -> list[dict[str, Any]] | None:
     """Return the data entries of a Bundle page, or None if it carries an error outcome."""
     kept = []
-    for entry in bundle.get("entry") or []:
+    for entry in _listed(bundle, "entry"):
         resource = entry.get("resource") if isinstance(entry, Mapping) else None
         if not isinstance(resource, Mapping):
             continue
@@ -140,7 +108,7 @@ def _entries(bundle: Mapping[str, Any], key: str) -> list[dict[str, Any]] | None
 
 
 def _link(bundle: Mapping[str, Any], relation: str = "next") -> str | None:
-    for link in bundle.get("link") or []:
+    for link in _listed(bundle, "link"):
         if isinstance(link, Mapping) and link.get("relation") == relation:
             url = link.get("url")
             return url if isinstance(url, str) and url else None
@@ -160,7 +128,7 @@ def _page(key: PrefetchKey, first: dict[str, Any] | None, url: str | None,
     """Read a searchset page by page, merging entries into one Bundle without links."""
     result, bundle, entries, pages = _Result(), first, [], 0
     head: dict[str, Any] | None = None
-    seen = {url or (_link(first, "self") if first else None)}
+    seen: set[str | None] = set()
     while True:
         if bundle is None:
             if client is None or url is None:
@@ -178,7 +146,14 @@ def _page(key: PrefetchKey, first: dict[str, Any] | None, url: str | None,
             return _failure(SERVER_OUTCOME)
         if bundle.get("resourceType") != "Bundle":
             return _failure(f"FHIR server answered a search with a {bundle.get('resourceType')}")
-        page_entries = _entries(bundle, key.name)
+        try:
+            page_entries, link = _entries(bundle, key.name), _link(bundle)
+            seen.add(url or (_link(bundle, "self") if pages == 0 else None))
+        except _Malformed as exc:
+            if pages == 0:
+                return _failure(f"{'prefetch' if first is not None else 'FHIR server'} {exc}")
+            result.reason = f"page {pages + 1} is malformed ({exc}); older data not read"
+            break
         if page_entries is None:
             if pages == 0:
                 return _failure(OUTCOME if first is not None else SERVER_OUTCOME)
@@ -187,7 +162,6 @@ def _page(key: PrefetchKey, first: dict[str, Any] | None, url: str | None,
         pages += 1
         head = head or bundle
         entries += page_entries
-        link = _link(bundle)
         if link is None or _covered(page_entries, since):
             break
         nxt = urljoin(url or (client.base_url if client else ""), link)
@@ -246,16 +220,9 @@ def resolve_prefetch(service: ServiceDefinition, request: Mapping[str, Any],
     deadline = time.monotonic() + settings.total_budget
     since = window_start if window_start.tzinfo else window_start.replace(tzinfo=UTC)
     warnings: list[str] = []
-    token = bearer_token(request, warnings)
+    token, values, prefetch = request_inputs(request, warnings)
     server = request.get("fhirServer")
     problem = access_problem(server, token is not None, settings)
-    context = request.get("context")
-    values = token_values(context if isinstance(context, Mapping) else {})
-    prefetch = request.get("prefetch")
-    if prefetch is not None and not isinstance(prefetch, Mapping):
-        warnings.append("prefetch is not an object; every key is treated as absent")
-        prefetch = None
-    prefetch = prefetch or {}
     make_client = partial(FhirClient, str(server), token, settings, deadline=deadline,
                           session_factory=session_factory)
     results: dict[str, _Result] = {}
@@ -292,8 +259,11 @@ def _needs_more(key: PrefetchKey, value: Any, since: datetime) -> bool:
     """Tell whether a prefetched searchset has a next page the window still needs."""
     if not (key.is_search and isinstance(value, dict) and value.get("resourceType") == "Bundle"):
         return False
-    entries = _entries(value, key.name)
-    return entries is not None and _link(value) is not None and not _covered(entries, since)
+    try:
+        entries, link = _entries(value, key.name), _link(value)
+        return entries is not None and link is not None and not _covered(entries, since)
+    except _Malformed:
+        return False  # _given reports the key unavailable
 
 
 def _given(key: PrefetchKey, value: Any, problem: str | None, since: datetime,

@@ -137,7 +137,12 @@ def drug_ingredient(concept: Any, extra_texts: tuple[str, ...] = ()) -> Match | 
             return t.drug_rxnorm[value]
         if system == SNOMED and value in t.drug_snomed:
             return t.drug_snomed[value]
-    found = t.drug_names.find(concept_texts(concept) + [normalise(x) for x in extra_texts])
+    texts = concept_texts(concept) + [normalise(x) for x in extra_texts]
+    found = t.drug_names.find(texts)
+    if found is not None and t.drug_class[found] == "fluid-bolus":
+        # "norepinephrine in 0.9% sodium chloride": the diluent never names the drug
+        drugs = sorted(d for d in t.drug_names.find_all(texts) if t.drug_class[d] != "fluid-bolus")
+        found = drugs[0] if drugs else found
     return None if found is None else Match(found, True)
 
 

@@ -15,6 +15,10 @@ from fhir_mappers.options import MapperOptions
 
 M = TypeVar("M", bound=BaseModel)
 
+# What junk input can raise inside one resource's mapping; each mapper loop turns these into
+# a per-resource "invalid-resource" warning, never an exception out of build_timeline.
+UNREADABLE = (TypeError, ValueError, ArithmeticError, OverflowError, RecursionError)
+
 
 @dataclass(frozen=True)
 class Context:

@@ -54,3 +54,18 @@ def rate_of(rate_quantity: Any, rate_ratio: Any) -> tuple[Decimal | None, str | 
             return None, None
         return num / den, rate_unit(f"{num_unit}/{den_unit}")
     return None, None
+
+
+_DOSE_SPELLINGS = {
+    "mg": "mg", "milligram": "mg", "milligrams": "mg", "g": "g", "gram": "g", "grams": "g",
+    "ug": "ug", "mcg": "ug", "microgram": "ug", "micrograms": "ug",
+    "mg/kg": "mg/kg", "mg/[kg]": "mg/kg", "milligram per kilogram": "mg/kg",
+}
+
+
+def dose_unit(unit: str | None) -> str | None:
+    """Return the house spelling of a mass dose unit ('mg', 'g', 'ug', 'mg/kg'), else as sent."""
+    if unit is None:
+        return None
+    text = unit.replace("µ", "u").replace("μ", "u").strip().lower()
+    return _DOSE_SPELLINGS.get(text, unit.strip())

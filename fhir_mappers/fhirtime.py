@@ -38,7 +38,10 @@ def parse_datetime(raw: Any, assume: tzinfo | None) -> datetime:
         if assume is None:
             raise TimeProblem("time-zone-missing", "timestamp without a time zone")
         parsed = parsed.replace(tzinfo=assume)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:  # year 1 east of UTC, year 9999 west of it
+        raise TimeProblem("invalid-time", "time is out of the supported range") from exc
 
 
 def is_zoneless(raw: Any) -> bool:
@@ -82,7 +85,7 @@ def event_time(
         raise TimeProblem("invalid-time", "period is malformed or has no start")
     if isinstance(period, Mapping):
         start = parse_datetime(period["start"], assume)
-        end = parse_datetime(period["end"], assume) if period.get("end") else None
+        end = parse_datetime(period["end"], assume) if period.get("end") is not None else None
         if end is not None and end < start:
             raise TimeProblem("invalid-time", "period ends before it starts")
         return When(start, end, f"{prefix}Period")

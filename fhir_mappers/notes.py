@@ -16,6 +16,23 @@ class Notes:
         """Record one warning about a resource (or part of one)."""
         self._items.append(MappingWarning(code=code, message=message, reference=reference))
 
+    def codes_by_reference(self) -> dict[str | None, set[str]]:
+        """Return the codes of the warnings recorded so far, by reference."""
+        found: dict[str | None, set[str]] = {}
+        for item in self._items:
+            found.setdefault(item.reference, set()).add(item.code)
+        return found
+
+    def absorb(self, other: Notes) -> None:
+        """Add another sink's warnings and counts, skipping warnings already recorded."""
+        known = set(self._items)
+        for item in other._items:
+            if item not in known:
+                known.add(item)
+                self._items.append(item)
+        for key, n in other._counts.items():
+            self._counts[key] = self._counts.get(key, 0) + n
+
     def count(self, code: str, what: str) -> None:
         """Count a quiet bulk skip; reported once per reason by ``warnings``."""
         self._counts[(code, what)] = self._counts.get((code, what), 0) + 1

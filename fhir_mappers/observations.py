@@ -20,7 +20,7 @@ from typing import Any
 
 from criteria.model import Measurement
 from fhir_mappers.codes import Match, device_class, observation_kind
-from fhir_mappers.context import Context
+from fhir_mappers.context import UNREADABLE, Context
 from fhir_mappers.r4 import CodeableConcept, ObservationReferenceRange, Quantity
 from fhir_mappers.values import Reading, measurement
 
@@ -57,7 +57,8 @@ def _of_interest(raw: Mapping[str, Any]) -> Match | None:
     found = observation_kind(raw.get("code"))
     if found is not None:
         return found
-    for comp in raw.get("component") or ():
+    components = raw.get("component")
+    for comp in components if isinstance(components, list) else ():
         if isinstance(comp, Mapping) and observation_kind(comp.get("code")) is not None:
             return Match("bp_panel", False)
     return None
@@ -67,34 +68,46 @@ def map_observations(resources: list[dict[str, Any]], ctx: Context) -> Observati
     """Map raw Observations; warn about and skip any that cannot be used."""
     out = ObservationResult()
     for raw in resources:
-        match = _of_interest(raw)
-        if match is None:
-            continue  # no criterion reads this code
-        ref = f"Observation/{raw['id']}"
-        status = raw.get("status")
-        if status in EXCLUDED:
-            ctx.notes.add(str(status), f"observation status {status} excluded", ref)
-            continue
-        if status not in USED:
-            ctx.notes.add("invalid-status", "observation status missing or not valid", ref)
-            continue
-        when = ctx.when(raw, "effective", ref, fallback="issued")
-        if when is None or not ctx.in_window(when.start, when.end, ref, "observations"):
-            continue
-        extra: tuple[str, ...] = ()
-        if when.source == "issued":
-            extra = ("time-from-issued",)
-        reading = Reading(match, when.start, ref, str(status), extra)
-        found = ObservationResult()
+        ref = f"Observation/{raw.get('id')}"
         try:
-            _map_one(raw, reading, when.end, ctx, found)
-        except _Invalid:
-            continue
-        if extra:
-            ctx.notes.add("time-from-issued", "no effective time; issued time used", ref)
-        out.measurements += found.measurements
-        out.devices += found.devices
+            _observation(raw, ref, ctx, out)
+        except UNREADABLE:
+            ctx.notes.add("invalid-resource", "observation could not be read", ref)
     return out
+
+
+def _observation(raw: Mapping[str, Any], ref: str, ctx: Context,
+                 out: ObservationResult) -> None:
+    """Map one Observation into ``out`` (all or nothing)."""
+    match = _of_interest(raw)
+    if match is None:
+        return  # no criterion reads this code
+    status = raw.get("status")
+    if not isinstance(status, str):
+        ctx.notes.add("invalid-status", "observation status missing or not valid", ref)
+        return
+    if status in EXCLUDED:
+        ctx.notes.add(status, f"observation status {status} excluded", ref)
+        return
+    if status not in USED:
+        ctx.notes.add("invalid-status", "observation status missing or not valid", ref)
+        return
+    when = ctx.when(raw, "effective", ref, fallback="issued")
+    if when is None or not ctx.in_window(when.start, when.end, ref, "observations"):
+        return
+    extra: tuple[str, ...] = ()
+    if when.source == "issued":
+        extra = ("time-from-issued",)
+    reading = Reading(match, when.start, ref, status, extra)
+    found = ObservationResult()
+    try:
+        _map_one(raw, reading, when.end, ctx, found)
+    except _Invalid:
+        return
+    if extra:
+        ctx.notes.add("time-from-issued", "no effective time; issued time used", ref)
+    out.measurements += found.measurements
+    out.devices += found.devices
 
 
 def _element(model: Any, data: Any, ref: str, ctx: Context, where: str) -> Any:

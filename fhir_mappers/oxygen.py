@@ -7,6 +7,7 @@ Rule (clinical-criteria.md §1.1 item 8; docs/oxygen-mapping.md):
   flagged "flow-missing";
 - no device: flow <= 6 or only FiO2 > 21 % -> supplemental, device unknown; flow > 6 ->
   high-flow; both flagged "device-missing"; FiO2 <= 21 % (or flow 0) alone -> room air;
+- a cannula (standard or high-flow) at 0 L/min is room air, flagged "zero-flow";
 - masks, blow-by and positive pressure: the device decides;
 - a room-air device with flow > 0 or FiO2 > 21 % is read as if no device were recorded,
   flagged "device-conflict".
@@ -46,6 +47,7 @@ class OxygenDrug:
     device: str | None
     reference: str
     flags: tuple[str, ...] = ()
+    running: bool = False  # in progress with an open period, or an end after `now`
 
 
 def classify(device: str | None, flow: Decimal | None, fio2: Decimal | None,
@@ -53,6 +55,8 @@ def classify(device: str | None, flow: Decimal | None, fio2: Decimal | None,
     """Return the modality and flags of one record, or None when nothing says anything."""
     if device in _FIXED:
         return _FIXED[device], ("facemask-assumed",) if device == "facemask-assumed" else ()
+    if device in ("nasal-cannula", "high-flow-cannula") and flow is not None and flow == 0:
+        return OxygenModality.ROOM_AIR, ("zero-flow",)  # a cannula at 0 L/min gives no O2
     if device == "nasal-cannula":
         if flow is None:
             return OxygenModality.NASAL_CANNULA_UNKNOWN_FLOW, ("flow-missing",)
@@ -117,7 +121,8 @@ def build_oxygen(devices: Sequence[DeviceFact], flows: Sequence[Measurement],
 
     def emit(t: datetime, device: str | None, flow: Measurement | None,
              fio2: Measurement | None, refs: list[str], flags: tuple[str, ...],
-             end: datetime | None = None, flow_value: Decimal | None = None) -> None:
+             end: datetime | None = None, flow_value: Decimal | None = None,
+             running: bool = False) -> None:
         flow_v = flow.value if flow is not None else flow_value
         fio2_v = fio2.value if fio2 is not None else None
         found = classify(device, flow_v, fio2_v, low_max)
@@ -126,7 +131,8 @@ def build_oxygen(devices: Sequence[DeviceFact], flows: Sequence[Measurement],
         refs += [m.reference for m in (flow, fio2) if m is not None]
         out.append(OxygenSupport(time=t, modality=found[0], flow_l_min=flow_v, fio2_pct=fio2_v,
                                  references=tuple(refs),
-                                 flags=tuple(dict.fromkeys((*found[1], *flags))), end=end))
+                                 flags=tuple(dict.fromkeys((*found[1], *flags))), end=end,
+                                 running=running))
 
     for dev in sorted(devices, key=lambda d: d.time):
         emit(dev.time, dev.device, take(flow_s, dev.time, False), take(fio2_s, dev.time, False),
@@ -143,9 +149,10 @@ def build_oxygen(devices: Sequence[DeviceFact], flows: Sequence[Measurement],
         if drug.device is None and drug.flow is None:
             out.append(OxygenSupport(drug.time, OxygenModality.SUPPLEMENTAL_UNKNOWN_DEVICE,
                                      references=(drug.reference,),
-                                     flags=("device-missing", *flags), end=drug.end))
+                                     flags=("device-missing", *flags), end=drug.end,
+                                     running=drug.running))
         else:
             emit(drug.time, drug.device, None, None, [drug.reference], flags, drug.end,
-                 drug.flow)
+                 drug.flow, drug.running)
     return tuple(sorted(out, key=lambda o: o.time))
 

@@ -7,11 +7,19 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 _NON_WORD = re.compile(r"[^a-z0-9%]+")
+# "Nor-Epinephrine", "nor adrenaline": the "nor" prefix is part of the word, never a word of
+# its own (else "epinephrine" would match norepinephrine).
+_NOR = re.compile(r"(?<![a-z0-9])nor (?=epinephrine|adrenaline)")
 
 
 def normalise(text: str) -> str:
     """Lower-case, turn punctuation into single spaces and trim (keeps '%')."""
-    return _NON_WORD.sub(" ", text.lower()).strip()
+    return _NOR.sub("nor", _NON_WORD.sub(" ", text.lower()).strip())
+
+
+def _list(value: Any) -> list[Any]:
+    """Return a JSON array as a list; anything else (a number, an object) as empty."""
+    return value if isinstance(value, list) else []
 
 
 def concept_texts(concept: Any) -> list[str]:
@@ -22,7 +30,7 @@ def concept_texts(concept: Any) -> list[str]:
     text = concept.get("text")
     if isinstance(text, str) and text.strip():
         out.append(normalise(text))
-    for coding in concept.get("coding") or ():
+    for coding in _list(concept.get("coding")):
         if isinstance(coding, Mapping) and isinstance(coding.get("display"), str):
             out.append(normalise(coding["display"]))
     return [t for t in out if t]
@@ -33,7 +41,7 @@ def codings(concept: Any) -> list[tuple[str, str]]:
     if not isinstance(concept, Mapping):
         return []
     out: list[tuple[str, str]] = []
-    for coding in concept.get("coding") or ():
+    for coding in _list(concept.get("coding")):
         if isinstance(coding, Mapping):
             system, code = coding.get("system"), coding.get("code")
             if isinstance(code, str):

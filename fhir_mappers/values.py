@@ -10,6 +10,7 @@ from typing import Any
 from criteria.model import CANONICAL_UNITS, Measurement
 from fhir_mappers.codes import Match, percent_twin
 from fhir_mappers.notes import Notes
+from fhir_mappers.plausible import plausible, sane
 from fhir_mappers.units import convert, normalise_unit
 
 
@@ -63,6 +64,9 @@ def measurement(reading: Reading, q: Any, ranges: list[Any], notes: Notes) -> Me
     if q is None or q.value is None:
         notes.add("no-value", "observation has no numeric value", ref)
         return None
+    if not sane(Decimal(q.value)) or not _sane_ranges(ranges):
+        notes.add("invalid-resource", "a number is not finite or of an absurd magnitude", ref)
+        return None
     units = quantity_unit(q)
     twin = percent_twin(kind)
     if reading.match.by_text and twin and any(normalise_unit(u)[0] == "%" for u in units):
@@ -78,6 +82,9 @@ def measurement(reading: Reading, q: Any, ranges: list[Any], notes: Notes) -> Me
     if value is None:
         notes.add("unknown-unit", f"unit missing or not convertible for {kind}", ref)
         return None
+    if not plausible(kind, value):
+        notes.add("implausible-value", f"{kind} outside its plausible range; set aside", ref)
+        return None
     if q.comparator:
         flags.append(f"comparator:{q.comparator}")
     if reading.match.by_text:
@@ -90,6 +97,15 @@ def measurement(reading: Reading, q: Any, ranges: list[Any], notes: Notes) -> Me
         kind=kind, time=reading.time, value=value, unit=CANONICAL_UNITS[kind], reference=ref,
         ref_low=low, ref_high=high, status=reading.status, flags=tuple(dict.fromkeys(flags)),
     )
+
+
+def _sane_ranges(ranges: list[Any]) -> bool:
+    """Return False when a reference range bound is not a sane number."""
+    for rng in ranges[:1]:
+        for bound in (rng.low, rng.high):
+            if bound is not None and bound.value is not None and not sane(Decimal(bound.value)):
+                return False
+    return True
 
 
 def _range(kind: str, ranges: list[Any], units: list[str], notes: Notes,

@@ -247,3 +247,18 @@ def test_the_client_cuts_each_read_timeout_to_the_remaining_budget(stub: FhirStu
         client.get_json(client.url_for("Patient/p1"))
     assert time.monotonic() - started < 0.5 + SLACK
     assert (caught.value.code, caught.value.status) == ("fhir-timeout", 504)
+
+
+def test_deeply_nested_json_makes_the_key_unavailable(stub: FhirStub) -> None:
+    deep = b'{"resourceType": "Bundle", "entry": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    stub.script("Condition", StubResponse(body=deep))
+    result = resolve(stub, "conditions")
+    assert result.unavailable == {"conditions": "FHIR server answer is nested too deeply"}
+
+
+@pytest.mark.parametrize("field", ["entry", "link"])
+def test_a_bundle_with_a_malformed_entry_or_link_makes_the_key_unavailable(
+        stub: FhirStub, field: str) -> None:
+    stub.script("Condition", StubResponse(body={**page(1), field: 5}))
+    result = resolve(stub, "conditions")
+    assert result.unavailable == {"conditions": f"FHIR server Bundle.{field} is not a list"}

@@ -360,3 +360,48 @@ def test_a_prefetched_next_link_off_the_fhir_server_origin_is_not_followed(link:
     assert fake.calls == []
     assert result.unavailable == {
         "labs": "next page link points to another server; older data not read"}
+
+
+
+
+
+@pytest.mark.parametrize(("field", "reason"), [("entry", "Bundle.entry is not a list"),
+                                               ("link", "Bundle.link is not a list")])
+def test_a_prefetched_bundle_with_a_malformed_entry_or_link_is_unavailable(
+        field: str, reason: str) -> None:
+    bundle = {**obs_bundle(1), field: 5}
+    result = resolve(hook_request({"vitals": bundle}), FakeFhir())
+    assert result.unavailable == {"vitals": f"prefetch {reason}"}
+    assert "vitals" not in result.data
+
+
+@pytest.mark.parametrize("field", ["entry", "link"])
+def test_a_fetched_bundle_with_a_malformed_entry_or_link_is_unavailable(field: str) -> None:
+    labs = next(k for k in PATIENT_VIEW.prefetch if k.name == "labs")
+    url = f"{BASE}/{render(labs.template, {'context.patientId': 'p1'})[0]}"
+    fake = FakeFhir({url: (200, {**obs_bundle(1), field: 5})})
+    result = resolve(hook_request({"labs": "absent"}), fake)
+    assert result.unavailable == {"labs": f"FHIR server Bundle.{field} is not a list"}
+
+
+def test_a_malformed_later_page_keeps_the_pages_read() -> None:
+    fake = FakeFhir({f"{BASE}/Observation?page=2": (200, {**obs_bundle(20), "entry": 5})})
+    result = resolve(hook_request({"vitals": obs_bundle(1, 2, next_url=f"{BASE}/Observation"
+                                                                         "?page=2")}), fake)
+    assert [e["resource"]["id"] for e in result.data["vitals"]["entry"]] == ["o1", "o2"]
+    assert "malformed" in result.unavailable["vitals"]
+
+
+def test_a_deeply_nested_server_answer_is_unavailable_not_a_crash() -> None:
+    labs = next(k for k in PATIENT_VIEW.prefetch if k.name == "labs")
+    url = f"{BASE}/{render(labs.template, {'context.patientId': 'p1'})[0]}"
+    deep = b'{"resourceType": "Bundle", "entry": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    result = resolve(hook_request({"labs": "absent"}), FakeFhir({url: (200, deep)}))
+    assert result.unavailable == {"labs": "FHIR server answer is nested too deeply"}
+
+
+def test_template_rendering_lives_in_its_own_module() -> None:
+    from cds_service import prefetch_templates
+
+    assert prefetch_templates.render is render
+    assert prefetch_templates.token_values is token_values

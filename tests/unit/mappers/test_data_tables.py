@@ -110,3 +110,23 @@ def test_condition_codes_and_text() -> None:
 
 def test_tables_are_cached() -> None:
     assert tables() is tables()
+
+
+def test_route_table_has_sources_and_known_categories() -> None:
+    from fhir_mappers.routes import ROUTES
+
+    data = _data("routes.json")
+    for group in ("snomed", "route_text", "drug_text"):
+        assert data[group]["source"]
+    assert {e["route"] for e in data["snomed"]["codes"].values()} <= set(ROUTES)
+    assert set(data["route_text"]["entries"].values()) <= set(ROUTES)
+    assert set(data["drug_text"]["entries"].values()) <= set(ROUTES)
+
+
+def test_fluid_boluses_are_name_only_and_flagged_by_text() -> None:
+    drugs = _data("drugs.json")["ingredients"]
+    fluids = {i for i, e in drugs.items() if e["class"] == DrugClass.FLUID_BOLUS.value}
+    assert {"sodium chloride 0.9%", "lactated ringer's", "plasma-lyte", "albumin"} <= fluids
+    for name in fluids:
+        assert not drugs[name]["products"]
+        assert not drugs[name].get("rxcui")

@@ -7,9 +7,10 @@ reference/cds-hooks.md §1, §5 and §8; clinical content reference/clinical-cri
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from criteria.tocilizumab import TocilizumabCheck
 
 # Users who cannot sign orders (reference/cds-hooks.md §8): no order-creating suggestions.
 NON_ORDERING_USERS = ("Patient/", "RelatedPerson/")
+_NON_ORDERING_URL = re.compile(r"/(?:Patient|RelatedPerson)/[^/]+/?$")
 
 ASSESSMENT_EXTENSION = "crs-cds.assessment"
 
@@ -38,8 +40,13 @@ def indicator(grade: int) -> str:
 
 
 def may_order(user_id: str) -> bool:
-    """Return whether the user may be offered suggestions that create orders."""
-    return not user_id.startswith(NON_ORDERING_USERS)
+    """Return whether the user may be offered suggestions that create orders.
+
+    Refused for ``Patient/<id>`` and ``RelatedPerson/<id>``, relative or as an absolute URL
+    ending in one (reference/cds-hooks.md §8).
+    """
+    user = user_id.strip()
+    return not (user.startswith(NON_ORDERING_USERS) or _NON_ORDERING_URL.search(user))
 
 
 def _source() -> dict[str, Any]:
@@ -58,8 +65,12 @@ def assessment_extension(result: CrsResult) -> dict[str, Any]:
 
 def crs_cards(result: CrsResult, toci: TocilizumabCheck | None, steroid: SteroidAdvice | None,
               *, patient_id: str, user_id: str, unavailable: Mapping[str, str],
-              now: datetime) -> list[dict[str, Any]]:
-    """Return the CRS card for a result (empty list at grade 0 or unknown)."""
+              now: datetime, record_warnings: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Return the CRS card for a result (empty list at grade 0 or unknown).
+
+    ``record_warnings`` are the MappingWarning codes of the timeline (e.g.
+    "tocilizumab-unreadable", which withholds the tocilizumab suggestion).
+    """
     facts = card_facts(result)
     if facts is None:
         return []
@@ -69,12 +80,14 @@ def crs_cards(result: CrsResult, toci: TocilizumabCheck | None, steroid: Steroid
         "summary": build_summary(facts),
         "indicator": indicator(facts.grade),
         "detail": unicodedata.normalize("NFC", build_detail(
-            result, facts, toci, steroid, unavailable=unavailable, orders_shown=orders)),
+            result, facts, toci, steroid, unavailable=unavailable, orders_shown=orders,
+            record_warnings=record_warnings)),
         "source": _source(),
     }
     if orders:
         suggestions = crs_suggestions(toci, steroid, patient_id=patient_id, grade=facts.grade,
-                                      lower_bound=facts.lower_bound)
+                                      lower_bound=facts.lower_bound,
+                                      record_warnings=record_warnings)
         if suggestions:
             card["suggestions"] = suggestions
             card["selectionBehavior"] = "any"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from cards import content
@@ -14,6 +14,7 @@ from cards.view import (
     drug_name,
     md,
     modality_shown,
+    recorded_number,
     shown_number,
     shown_temperature,
     shown_time,
@@ -28,7 +29,7 @@ def _value(e: Evidence) -> str:
     if isinstance(e.value, Decimal) and e.unit == "Cel":
         return md(shown_temperature(e.value) + (f" ({e.note})" if e.note else ""))
     if isinstance(e.value, Decimal):
-        text = shown_number(e.value)
+        text = recorded_number(e.value) if e.item == "oxygen-flow" else shown_number(e.value)
     else:
         text = modality_shown(e.value) if e.item == "oxygen-support" and e.value else e.value or ""
     if e.unit:
@@ -85,10 +86,15 @@ def _gaps(result: CrsResult, unavailable: Mapping[str, str]) -> list[str]:
 def _secondary(name: str, a: Assessment) -> str:
     spec = content.card_text()["secondary"][name]
     label = spec["label"] + (f" ({content.UNCONFIRMED})" if spec["confidence"] == "R" else "")
+    hint = a.extra.get("raiseHint")
     if a.grade is None or a.met is None:
         shown = "insufficient data"
+    elif not a.met:
+        shown = "no CRS"
+    elif a.extra.get("gradeIsLowerBound"):
+        shown = f"grade {md(str(hint))}" if hint else f"grade ≥{a.grade}"
     else:
-        shown = f"grade {a.grade}" if a.met else "no CRS"
+        shown = f"grade {a.grade}"
     extra = [md(m) for m in (*a.missing, *a.assumptions)]
     tail = f"; {'; '.join(extra)}" if extra else ""
     return f"- {label}: {shown}{tail} *({content.cite([spec['source']])})*"
@@ -103,8 +109,8 @@ def _management(grade: int) -> list[str]:
 
 
 def build_detail(result: CrsResult, facts: CardFacts, toci: TocilizumabCheck | None,
-                 steroid: SteroidAdvice | None, *,
-                 unavailable: Mapping[str, str], orders_shown: bool) -> str:
+                 steroid: SteroidAdvice | None, *, unavailable: Mapping[str, str],
+                 orders_shown: bool, record_warnings: Sequence[str] = ()) -> str:
     """Return the markdown detail of a CRS card."""
     data = content.card_text()
     head = f"**CRS grade {'≥' if facts.lower_bound else ''}{facts.grade} (ASTCT 2019).**"
@@ -125,7 +131,8 @@ def build_detail(result: CrsResult, facts: CardFacts, toci: TocilizumabCheck | N
     sections.append(["**Other grading systems** (shown only; ASTCT sets the grade)", "",
                      _secondary("lee", result.lee), _secondary("ctcae", result.ctcae)])
     sections.append([f"**Management for grade {facts.grade}**", "", *_management(facts.grade)])
-    sections.append(["**Tocilizumab now**", "", *tocilizumab_lines(toci, orders_shown)])
+    sections.append(["**Tocilizumab now**", "",
+                     *tocilizumab_lines(toci, orders_shown, facts.grade, record_warnings)])
     sections.append(["**Corticosteroid**", "", *steroid_lines(steroid, orders_shown)])
     sections.append(["**If refractory**", "",
                      *(f"- {content.point(p)}" for p in data["refractory"])])

@@ -11,7 +11,7 @@ accepted proposal into an order through its own workflow.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -23,9 +23,9 @@ from cards.treatment import (
     VERIFY,
     Every,
     every,
-    offered_dose,
     steroid_label,
     steroid_offered,
+    suggested_dose,
     toci_label,
     toci_note,
 )
@@ -89,12 +89,17 @@ def suggestion(label: str, description: str, resource: dict[str, Any]) -> dict[s
 
 
 def crs_suggestions(toci: TocilizumabCheck | None, steroid: SteroidAdvice | None, *,
-                    patient_id: str, grade: int, lower_bound: bool) -> list[dict[str, Any]]:
-    """Return the tocilizumab and corticosteroid suggestions the checks allow."""
+                    patient_id: str, grade: int, lower_bound: bool,
+                    record_warnings: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Return the tocilizumab and corticosteroid suggestions the checks allow.
+
+    No tocilizumab at grade 1 ("consider", CC §3.2) or when a tocilizumab record could not be
+    read (``record_warnings`` holds "tocilizumab-unreadable": the limits cannot be checked).
+    """
     shown = f"≥{grade}" if lower_bound else str(grade)
     reason = f"Cytokine release syndrome, ASTCT grade {shown} (crs-cds assessment)"
     out: list[dict[str, Any]] = []
-    dose = offered_dose(toci)
+    dose = suggested_dose(toci, grade, record_warnings)
     if toci is not None and dose is not None:
         label = toci_label(toci, dose)
         resource = medication_request(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ _EVERY = re.compile(r"^q(\d+)(?:-(\d+))?h\b")
 
 PATIENT_VIEWER = "Order suggestions are offered to clinicians only."
 VERIFY = "Proposed by crs-cds from the CRS assessment; verify before signing."
+TOCI_UNREADABLE = "tocilizumab-unreadable"  # MappingWarning code from fhir_mappers
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,32 @@ def every(frequency: str) -> Every | None:
 
 
 def offered_dose(toci: TocilizumabCheck | None) -> Decimal | None:
-    """Return the tocilizumab dose (mg) to suggest, or None when limits or data prevent one."""
+    """Return the tocilizumab dose (mg) the limits and data allow, or None."""
     if toci is None or not toci.allowed:
         return None
     return toci.dose_mg
+
+
+def toci_unreadable(record_warnings: Sequence[str]) -> bool:
+    """Return whether a tocilizumab record could not be read (the limits cannot be checked)."""
+    return TOCI_UNREADABLE in record_warnings
+
+
+def toci_firm(grade: int) -> bool:
+    """Return whether the grade's tocilizumab advice is firm enough to suggest an order.
+
+    NCCN CART-6 (CC §3.2): at grade 1, "*consider* 1 dose of tocilizumab"; like conditional
+    steroid advice, that stays in the detail.
+    """
+    return grade >= int(content.card_text()["tocilizumabAdvice"]["firmFromGrade"])
+
+
+def suggested_dose(toci: TocilizumabCheck | None, grade: int,
+                   record_warnings: Sequence[str] = ()) -> Decimal | None:
+    """Return the tocilizumab dose (mg) to offer as a suggestion, or None."""
+    if not toci_firm(grade) or toci_unreadable(record_warnings):
+        return None
+    return offered_dose(toci)
 
 
 def toci_label(toci: TocilizumabCheck, dose: Decimal) -> str:
@@ -61,19 +85,35 @@ def toci_note(toci: TocilizumabCheck, dose: Decimal) -> str:
     return text
 
 
-def tocilizumab_lines(toci: TocilizumabCheck | None, orders_shown: bool) -> list[str]:
+def _toci_head(toci: TocilizumabCheck, dose: Decimal | None, grade: int,
+               unreadable: bool, orders_shown: bool) -> list[str]:
+    advice = content.card_text()["tocilizumabAdvice"]
+    src = content.cite(["actemra", "nccn-cart9"])
+    if unreadable:
+        lines = [f"- Not suggested: {advice['unreadable']} *({src})*"]
+        if dose is not None:
+            lines.append(f"- Dose by weight, if the MAR allows another dose: "
+                         f"{toci_label(toci, dose)}")
+        return lines
+    if dose is None:
+        reasons = list(toci.blocks) or ["no dose could be calculated"]
+        return [f"- Not suggested: {md('; '.join(reasons))} *({src})*"]
+    if not toci_firm(grade):
+        return [f"- Consider: {toci_label(toci, dose)} *({content.cite(advice['sources'])})*",
+                f"- {toci_note(toci, dose)}", f"- {advice['considerOnly']}"]
+    lines = [f"- Suggested: {toci_label(toci, dose)} *({src})*", f"- {toci_note(toci, dose)}"]
+    if not orders_shown:
+        lines.append(f"- {PATIENT_VIEWER}")
+    return lines
+
+
+def tocilizumab_lines(toci: TocilizumabCheck | None, orders_shown: bool, grade: int = 2,
+                      record_warnings: Sequence[str] = ()) -> list[str]:
     """Return the detail lines on tocilizumab: the dose, or what prevents one."""
     if toci is None:
         return ["- Not evaluated for this card."]
-    src = content.cite(["actemra", "nccn-cart9"])
-    dose = offered_dose(toci)
-    if dose is not None:
-        lines = [f"- Suggested: {toci_label(toci, dose)} *({src})*", f"- {toci_note(toci, dose)}"]
-        if not orders_shown:
-            lines.append(f"- {PATIENT_VIEWER}")
-    else:
-        reasons = list(toci.blocks) or ["no dose could be calculated"]
-        lines = [f"- Not suggested: {md('; '.join(reasons))} *({src})*"]
+    lines = _toci_head(toci, offered_dose(toci), grade, toci_unreadable(record_warnings),
+                       orders_shown)
     lines.append(f"- Doses counted: {toci.counted_24h} in the last 24 h, "
                  f"{toci.counted_episode} this episode.")
     lines += [f"- Flag: {md(flag)}" for flag in toci.flags]

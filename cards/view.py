@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from criteria.crs import CrsResult
 from criteria.model import DrugExposure, OxygenModality, OxygenSupport
@@ -41,10 +41,14 @@ OXYGEN_SHOWN: dict[OxygenModality, tuple[str, str]] = {
 
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+# Markdown that could make a link, an image or emphasis out of EHR-supplied text.
+_MARKDOWN = re.compile(r"([\\\[\]()!*_`])")
 
 
 def md(text: str) -> str:
-    """Return text safe for markdown: no HTML tag openers, no table pipes, one line."""
+    """Return EHR-supplied text safe for markdown: one line, no HTML tag openers, no table
+    pipes, and no link, image, emphasis or code syntax (``[ ] ( ) ! * _ ` `` are escaped)."""
+    text = _MARKDOWN.sub(r"\\\1", text)
     return _TAG_START.sub(r"\\<", text).replace("|", r"\|").replace("\n", " ")
 
 
@@ -53,14 +57,41 @@ def shown_time(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _rounded(value: Decimal, places: str) -> Decimal | None:
+    """Return a value rounded to places, or None when it cannot be shown that way (too large
+    for the context precision, not finite, or a non-zero value that would show as 0)."""
+    if not value.is_finite():
+        return None
+    try:
+        rounded = value.quantize(Decimal(places))
+    except InvalidOperation:
+        return None
+    return None if rounded.is_zero() and not value.is_zero() else rounded
+
+
+def _scientific(value: Decimal) -> str:
+    return f"{value:.3g}" if value.is_finite() else str(value)
+
+
 def shown_number(value: Decimal) -> str:
-    """Return a Decimal rounded to 2 places, without exponent or trailing zeros ("8", "39.4")."""
-    return f"{value.quantize(Decimal('0.01')).normalize():f}"
+    """Return a Decimal rounded to 2 places, without exponent or trailing zeros ("8", "39.4");
+    a huge or tiny value in scientific notation ("1e+30"), never an exception."""
+    rounded = _rounded(value, "0.01")
+    return _scientific(value) if rounded is None else f"{rounded.normalize():f}"
+
+
+def recorded_number(value: Decimal) -> str:
+    """Return a Decimal as recorded, trimmed of trailing zeros ("6.001", "6"), never rounded
+    (so 6.001 L/min is never shown as 6); a huge or tiny value in scientific notation."""
+    if not value.is_finite() or abs(value.adjusted()) > 12:
+        return _scientific(value)
+    return f"{value.normalize():f}"
 
 
 def shown_temperature(value: Decimal) -> str:
-    """Return a temperature with one decimal, e.g. "39.4 °C", "37.0 °C"."""
-    return f"{value.quantize(Decimal('0.1'))} °C"
+    """Return a temperature with one decimal, e.g. "39.4 °C", "37.0 °C" (huge: scientific)."""
+    rounded = _rounded(value, "0.1")
+    return f"{_scientific(value) if rounded is None else rounded} °C"
 
 
 def drug_name(drug: DrugExposure) -> str:
@@ -84,7 +115,7 @@ def oxygen_phrase(record: OxygenSupport, short: bool = False) -> str:
     long_form, short_form = OXYGEN_SHOWN[record.modality]
     if short or record.flow_l_min is None:
         return short_form if "{flow}" in long_form else long_form
-    return long_form.format(flow=shown_number(record.flow_l_min))
+    return long_form.format(flow=recorded_number(record.flow_l_min))
 
 
 @dataclass(frozen=True)

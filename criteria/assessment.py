@@ -11,10 +11,11 @@ Serialised form (used in card extensions and by ``crs-cds evaluate --assessments
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 
@@ -24,11 +25,29 @@ def iso(t: datetime) -> str:
 
 
 def json_number(value: Decimal) -> int | float:
-    """Return a Decimal as a JSON number, rounded to at most 3 decimals (output only)."""
-    rounded = value.quantize(Decimal("0.001")).normalize()
+    """Return a Decimal as a JSON number, rounded to at most 3 decimals (output only).
+
+    Never raises: a value too large to round in the context precision (e.g. 1E+30), or a
+    non-zero value that would round to 0 (e.g. 1E-30), is returned as the nearest float,
+    bounded to the largest finite float so the JSON stays valid.
+    """
+    if not value.is_finite():
+        return _bounded_float(value)
+    try:
+        rounded = value.quantize(Decimal("0.001")).normalize()
+    except InvalidOperation:
+        return _bounded_float(value)
+    if rounded.is_zero() and not value.is_zero():
+        return _bounded_float(value)
     if rounded == rounded.to_integral_value():
         return int(rounded)
     return float(rounded)
+
+
+def _bounded_float(value: Decimal) -> float:
+    if value.is_nan():
+        raise ValueError("not a number: fhir_mappers sets such values aside")
+    return max(-sys.float_info.max, min(sys.float_info.max, float(value)))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from criteria.hypotension import HypotensionEvent, HypotensionFinding, assess_hy
 from criteria.model import Measurement, OxygenSupport, PatientTimeline
 from criteria.oxygen import OxygenFinding, assess_oxygen
 from criteria.rules import RuleSet
-from criteria.vasopressors import Infusion, PressorFinding, assess_pressors
+from criteria.vasopressors import Infusion, PressorFinding, assess_pressors, infusions
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,10 @@ def findings_at(timeline: PatientTimeline, at: datetime, rules: RuleSet,
     temps = in_window(timeline.series("temperature"),
                       at - rules.duration("astct.temperature_window"), at)
     top = max(temps, key=lambda m: (m.value, m.time)) if temps else None
-    pressors = assess_pressors(timeline, at, rules)
+    chains = infusions(timeline, at, rules)  # once, for the pressor tier and BP confirmation
+    pressors = assess_pressors(timeline, at, rules, chains)
     hypotension = assess_hypotension(timeline, at - rules.duration("hypotension.window"), at,
-                                     rules)
+                                     rules, chains)
     oxygen = assess_oxygen(timeline, at, rules, treatment_start)
     bp_tier = pressors.tier
     if hypotension.confirmed and not (pressors.counted or pressors.vasopressin_class):

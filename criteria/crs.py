@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -16,11 +17,13 @@ from criteria.assessment import Assessment
 from criteria.astct import CrsFindings, findings_at, grade_of
 from criteria.common import require_aware
 from criteria.episode import EpisodeSpan, find_episodes, masking_drug
-from criteria.model import DrugExposure, PatientTimeline
+from criteria.hypotension import low_limit
+from criteria.model import DrugClass, DrugExposure, PatientTimeline
 from criteria.report import astct_assessment
 from criteria.rules import RuleSet
 from criteria.screening import Screening, screen
 from criteria.secondary import ctcae_assessment, lee_assessment
+from criteria.vasopressors import PRESSOR_CLASSES
 
 Trend = Literal["rising", "stable", "resolving"]
 
@@ -59,17 +62,77 @@ def day_post_index(index: DrugExposure | None, now: datetime) -> int | None:
     return None if index is None else (now.date() - index.start.date()).days
 
 
+# Series a grade reads at one time (the others never change it).
+GRADE_SERIES = ("temperature", "systolic_bp", "diastolic_bp", "mean_arterial_pressure", "spo2")
+GRADE_DRUGS = (*PRESSOR_CLASSES, DrugClass.FLUID_BOLUS)
+
+
+def _rising_readings(timeline: PatientTimeline, rules: RuleSet) -> set[datetime]:
+    """Return the times of readings that can raise a grade: fevers and low blood pressures.
+
+    A normal temperature never adds a fever, and a normal BP never confirms hypotension (an
+    SBP/DBP pair counts by its estimated MAP, so DBP readings are covered by their SBP).
+    """
+    fever_min = rules.decimal("astct.fever_min")
+    times = {m.time for m in timeline.series("temperature") if m.value >= fever_min}
+    dbp = {m.time: m.value for m in timeline.series("diastolic_bp")}
+    for m in timeline.series("systolic_bp"):
+        limit = low_limit(timeline, m.time, rules)
+        d = dbp.get(m.time)
+        if m.value < limit.sbp_below or (limit.map_below is not None and d is not None and
+                                         d + (m.value - d) / 3 < limit.map_below):
+            times.add(m.time)
+    for m in timeline.series("mean_arterial_pressure"):
+        below = low_limit(timeline, m.time, rules).map_below
+        if below is not None and m.value < below:
+            times.add(m.time)
+    return times
+
+
 def _sample_times(timeline: PatientTimeline, start: datetime, now: datetime,
                   rules: RuleSet) -> list[datetime]:
-    """Return the times at which the grade can change between start and now."""
-    times = {t for series in timeline.measurements.values() for t in (m.time for m in series)}
+    """Return the times in [start, now] at which the grade can rise.
+
+    Between these times a grade can only fall (a fever, low reading, charted rate or oxygen
+    record ages out), so the peak is the maximum over them: fevers, low blood pressures,
+    oxygen records and their ends, and the starts, ends and start + concurrency span of
+    vasopressors, fluid boluses and masking drugs.
+    """
+    times = _rising_readings(timeline, rules)
     times |= {r.time for r in timeline.oxygen}
+    times |= {r.end for r in timeline.oxygen if r.end is not None}
     overlap = rules.duration("vasopressors.concurrent_min_overlap")
-    for d in timeline.drugs:
+    classes = {*GRADE_DRUGS, *(DrugClass(c) for c in rules.strings("astct.masking_classes"))}
+    for d in timeline.drugs_of(*classes):
         times |= {d.start, d.start + overlap}
         if d.end is not None:
             times.add(d.end)
     return sorted(t for t in times if start <= t <= now)
+
+
+class _Slicer:
+    """Cut a timeline down to what findings_at reads at one time (same result, less data)."""
+
+    def __init__(self, timeline: PatientTimeline, rules: RuleSet) -> None:
+        self.timeline = timeline
+        self.lookback = max(rules.duration("astct.temperature_window"),
+                            rules.duration("hypotension.window")
+                            + rules.duration("hypotension.confirm_within"))
+        self.series = {k: sorted(timeline.series(k), key=lambda m: m.time) for k in GRADE_SERIES}
+        self.times = {k: [m.time for m in v] for k, v in self.series.items()}
+        self.drugs = sorted(timeline.drugs, key=lambda d: d.start)
+        self.starts = [d.start for d in self.drugs]
+
+    def at(self, t: datetime) -> PatientTimeline:
+        """Return the timeline with readings in [t - lookback, t] and drugs started by t."""
+        measurements = dict(self.timeline.measurements)
+        for kind, series in self.series.items():
+            if series:
+                times = self.times[kind]
+                lo, hi = bisect_left(times, t - self.lookback), bisect_right(times, t)
+                measurements[kind] = tuple(series[lo:hi])
+        drugs = tuple(self.drugs[:bisect_right(self.starts, t)])
+        return replace(self.timeline, measurements=measurements, drugs=drugs)
 
 
 def _grade_at(timeline: PatientTimeline, at: datetime, rules: RuleSet, span: EpisodeSpan,
@@ -82,11 +145,14 @@ def episode_view(timeline: PatientTimeline, now: datetime, rules: RuleSet, span:
                  screening: Screening, current: int | None) -> CrsEpisode:
     """Return onset, peak and current grade, trend and day +N of the open episode."""
     start = screening.treatment_start
-    grades = [_grade_at(timeline, t, rules, span, start)
-              for t in _sample_times(timeline, span.onset, now, rules)]
-    peak = max([*grades, current or 0, 1])
+    sliced = _Slicer(timeline, rules)
+    peak = max(current or 0, 1)
+    for t in _sample_times(timeline, span.onset, now, rules):
+        if peak == 4:  # the highest ASTCT grade short of death
+            break
+        peak = max(peak, _grade_at(sliced.at(t), t, rules, span, start))
     before = max(span.onset, now - rules.duration("episode.trend_window"))
-    previous = _grade_at(timeline, before, rules, span, start)
+    previous = _grade_at(sliced.at(before), before, rules, span, start)
     now_grade = current or 0
     trend: Trend = "rising" if now_grade > previous else (
         "resolving" if now_grade < previous else "stable")

@@ -3,7 +3,8 @@
 # Source: project definition (assumption) of ASTCT's "once CRS has been treated"
 #   (Lee DW et al., BBMT 2019, doi:10.1016/j.bbmt.2018.12.758; NCCN CART-6 wording)
 # Table: clinical-criteria.md §0 Defaults (CRS episode), §1.1 item 2 (masking)
-# Confidence: assumption (onset, 72 h close, masking agents given after onset only)
+# Confidence: assumption (onset, 72 h close, masking agents given after onset only, an unknown
+#   route counts as systemic); V (systemic drugs only: "a systemic corticosteroid")
 # Codes: masking agents by DrugClass (tocilizumab, siltuximab, anakinra, corticosteroid,
 #   antipyretic; §4.4), classified by fhir_mappers
 
@@ -74,9 +75,16 @@ def find_episodes(timeline: PatientTimeline, start: datetime, now: datetime, rul
 
 def masking_drug(timeline: PatientTimeline, episode: EpisodeSpan, at: datetime,
                  rules: RuleSet) -> DrugExposure | None:
-    """Return the first CRS treatment given after onset, within the episode, up to a time."""
+    """Return the first CRS treatment given after onset, within the episode, up to a time.
+
+    Only a systemic drug masks fever (CC §1.1 item 2, "a systemic corticosteroid"): a route in
+    ``astct.masking_excluded_routes`` (topical, ophthalmic, ...) never does. An unknown route
+    (None) counts, since most MAR entries carry none; fhir_mappers sets the route when the
+    product or text shows a local form (cream, eye drops, inhaler, ...).
+    """
     classes = {DrugClass(c) for c in rules.strings("astct.masking_classes")}
+    local = set(rules.strings("astct.masking_excluded_routes"))
     found = [d for d in timeline.drugs
-             if d.drug_class in classes and given(d, rules)
+             if d.drug_class in classes and given(d, rules) and d.route not in local
              and episode.onset < d.start <= min(at, episode.close)]
     return min(found, key=lambda d: d.start) if found else None

@@ -8,14 +8,17 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from criteria.common import dosing_weight, given, in_window, say_number
 from criteria.model import DrugClass, DrugExposure, Measurement, PatientTimeline
 from criteria.rules import RuleSet
-from criteria.vasopressors import infusions
+from criteria.vasopressors import Infusion, infusions
+
+CONFIRMING = (DrugClass.VASOPRESSOR, DrugClass.VASOPRESSIN_CLASS)  # infusions confirming a low BP
 
 
 @dataclass(frozen=True)
@@ -79,18 +82,36 @@ def low_limit(timeline: PatientTimeline, at: datetime, rules: RuleSet) -> LowLim
     return LowLimit(sbp, None, f"SBP <{say_number(sbp)} mmHg (PALS, age {age} y)", (key,))
 
 
-def _estimated_maps(timeline: PatientTimeline) -> list[Measurement]:
-    """Return MAP = DBP + (SBP - DBP)/3 for paired readings without a measured MAP (§4.5)."""
+def _estimated_maps(timeline: PatientTimeline, early: datetime, start: datetime, end: datetime,
+                    below: Decimal) -> tuple[list[Measurement], int]:
+    """Return estimated MAPs = DBP + (SBP - DBP)/3 below a limit in [early, end], and how many
+    estimates (any value) fall in [start, end]; paired readings without a measured MAP (§4.5).
+
+    Only the low ones are built: every other estimate is merely counted as a reading.
+    """
     measured = {m.time for m in timeline.series("mean_arterial_pressure")}
     dbp = {m.time: m for m in timeline.series("diastolic_bp")}
-    out = []
-    for s in timeline.series("systolic_bp"):
+    low, count = [], 0
+    for s in in_window(timeline.series("systolic_bp"), early, end):
         d = dbp.get(s.time)
         if d is not None and s.time not in measured:
+            count += s.time >= start
             value = d.value + (s.value - d.value) / 3
-            out.append(replace(s, kind="mean_arterial_pressure", value=value,
-                               flags=(*s.flags, "estimated")))
-    return out
+            if value < below:
+                low.append(replace(s, kind="mean_arterial_pressure", value=value,
+                                   flags=(*s.flags, "estimated")))
+    return low, count
+
+
+def _confirming_reading(low: list[Measurement], times: list[datetime], reading: Measurement,
+                        pair: timedelta) -> Measurement | None:
+    """Return the first other low reading (in time order) within ``pair`` of a reading."""
+    for i in range(bisect_left(times, reading.time - pair), len(low)):
+        if times[i] > reading.time + pair:
+            break
+        if times[i] != reading.time:
+            return low[i]
+    return None
 
 
 def _bolus_ok(bolus: DrugExposure, timeline: PatientTimeline, at: datetime,
@@ -109,32 +130,38 @@ def _bolus_ok(bolus: DrugExposure, timeline: PatientTimeline, at: datetime,
 
 
 def assess_hypotension(timeline: PatientTimeline, start: datetime, now: datetime,
-                       rules: RuleSet) -> HypotensionFinding:
-    """Return confirmed hypotension in [start, now] by the configured definition."""
+                       rules: RuleSet, chains: list[Infusion] | None = None) -> HypotensionFinding:
+    """Return confirmed hypotension in [start, now] by the configured definition.
+
+    ``chains`` are the infusions at ``now`` (any pressor class) when the caller has them.
+    """
     limit = low_limit(timeline, now, rules)
-    maps = list(timeline.series("mean_arterial_pressure"))
-    if limit.map_below is not None and rules.flag("hypotension.estimate_map"):
-        maps += _estimated_maps(timeline)
     early = start - rules.duration("hypotension.confirm_within")
+    maps = list(timeline.series("mean_arterial_pressure"))
+    estimates = 0
+    if limit.map_below is not None and rules.flag("hypotension.estimate_map"):
+        low_estimates, estimates = _estimated_maps(timeline, early, start, now, limit.map_below)
+        maps += low_estimates
     low = [m for m in in_window(timeline.series("systolic_bp"), early, now)
            if m.value < limit.sbp_below]
     if limit.map_below is not None:
         low += [m for m in in_window(maps, early, now) if m.value < limit.map_below]
     low.sort(key=lambda m: m.time)
+    low_times = [m.time for m in low]
     readings = len(in_window(timeline.series("systolic_bp"), start, now)) + len(
-        in_window(maps, start, now))
+        in_window(timeline.series("mean_arterial_pressure"), start, now)) + estimates
     span = rules.duration("hypotension.treatment_within")
     pair = rules.duration("hypotension.confirm_within")
-    treatments: list[DrugExposure] = [
-        i.entries[0] for i in infusions(timeline, now, rules,
-                                        (DrugClass.VASOPRESSOR, DrugClass.VASOPRESSIN_CLASS))]
+    if chains is None:
+        chains = infusions(timeline, now, rules, CONFIRMING)
+    treatments: list[DrugExposure] = [i.entries[0] for i in chains
+                                      if i.drug_class in CONFIRMING]
     treatments += [b for b in timeline.drugs_of(DrugClass.FLUID_BOLUS)
                    if given(b, rules) and b.start <= now]
     adult = limit.map_below is not None
     events, unconfirmed = [], []
     for reading in (m for m in low if m.time >= start):
-        other = next((m for m in low if m.time != reading.time
-                      and abs(m.time - reading.time) <= pair), None)
+        other = _confirming_reading(low, low_times, reading, pair)
         treated = next((t for t in treatments if abs(t.start - reading.time) <= span and (
             t.drug_class is not DrugClass.FLUID_BOLUS
             or _bolus_ok(t, timeline, reading.time, rules, adult))), None)

@@ -3,7 +3,8 @@
 # Source: Lee DW et al., BBMT 2019;25:625-638, doi:10.1016/j.bbmt.2018.12.758 (ASTCT CRS)
 # Table: ASTCT CRS grading, hypoxia column; clinical-criteria.md §1.1 items 4 and 8, §4.2
 # Confidence: V (<=6 L/min low flow = 2, >6 L/min = 3, masks 3, positive pressure 4);
-#   assumption (12 h record age, HFNC without flow = 3, chronic-O2 baseline, SpO2 guard)
+#   assumption (12 h record age unless charted as running, HFNC without flow = 3,
+#   chronic-O2 baseline, SpO2 guard)
 # Codes: LOINC 107117-4 device, 3151-8 flow, 3150-0 FiO2; SNOMED devices §4.2 (fhir_mappers)
 
 from __future__ import annotations
@@ -77,8 +78,15 @@ def latest_record(timeline: PatientTimeline, now: datetime,
     if not records:
         return None
     record = max(records, key=lambda r: r.time)
-    seen = min(record.end, now) if record.end is not None else record.time
-    return record if now - seen <= rules.duration("oxygen.max_age") else None
+    return record if now - last_seen(record, now) <= rules.duration("oxygen.max_age") else None
+
+
+def last_seen(record: OxygenSupport, now: datetime) -> datetime:
+    """Return when a record was last known true: now while charted as running, else its end
+    (up to now) or its time. A running record is current, never aged out by oxygen.max_age."""
+    if record.running and (record.end is None or record.end > now):
+        return now
+    return min(record.end, now) if record.end is not None else record.time
 
 
 def baseline_tier(timeline: PatientTimeline, treatment_start: datetime | None,
@@ -126,5 +134,5 @@ def counted_o2_times(timeline: PatientTimeline, start: datetime, now: datetime, 
     out = []
     for record in timeline.oxygen:
         if start <= record.time <= now and record_tier(record, rules).tier > max(base, 0):
-            out.append(min(record.end, now) if record.end is not None else record.time)
+            out.append(last_seen(record, now))
     return out

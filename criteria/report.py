@@ -160,6 +160,10 @@ def astct_assessment(timeline: PatientTimeline, now: datetime, rules: RuleSet,
         flags.append(CHANGEOVER)
     flags += [f"{i.ingredient}: vasopressin class, not counted in n" for i in f.vasopressin_class]
     flags += [f"{i.ingredient}: not counted as a vasopressor" for i in f.pressors.shown_only]
+    cap = rules.constant("vasopressors.open_period_max_age").shown()
+    flags += [f"{i.ingredient}: in-progress infusion period since {iso(i.start)} has no end and "
+              f"no newer entry for over {cap}; not counted as running (check the MAR)"
+              for i in f.pressors.stale]
     if f.hypotension.confirmed and f.hypotension_tier == 2:
         keys += f.hypotension.limit.rule_keys
         by = f.hypotension.events[-1].confirmed_by

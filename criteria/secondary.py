@@ -4,7 +4,8 @@
 #   CTCAE v5.0 cytokine release syndrome [R]; FiO2 estimate 21 % + 4 %/L [R, heuristic]
 # Table: clinical-criteria.md §1.3 (Lee 2014, high-dose vasopressors [R]), §1.4 (CTCAE v5,
 #   ventilation and FiO2 estimate)
-# Confidence: V2 (Lee grades); R (high-dose table, 3 h, CTCAE v5 row, FiO2 estimate)
+# Confidence: V2 (Lee grades); R (high-dose table, NE-equivalent 10 with vasopressin and 20 in
+#   combination, 3 h, CTCAE v5 row, FiO2 estimate)
 # Codes: LOINC 3150-0 FiO2, 3151-8 flow; vasopressors per criteria.vasopressors
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from criteria.assessment import Assessment
+from criteria.assessment import Assessment, json_number
 from criteria.astct import CrsFindings
 from criteria.common import dosing_weight
-from criteria.model import DrugExposure, OxygenModality, PatientTimeline
+from criteria.model import DrugClass, DrugExposure, OxygenModality, PatientTimeline
 from criteria.oxygen import CANNULAS
 from criteria.report import evidence_for, missing_for, not_screened
 from criteria.rules import RuleSet
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 LEE, CTCAE = "lee-2014-crs", "ctcae-5-crs"
 POSITIVE_PRESSURE = (OxygenModality.CPAP, OxygenModality.BIPAP, OxygenModality.INVASIVE)
 PER_KG = ("ug/(kg.min)", "ug/kg/min", "mcg/kg/min")
+NE_EQUIVALENT_AGENTS = ("norepinephrine", "dopamine", "epinephrine", "phenylephrine")  # VASST
 
 
 def ne_equivalent(rates: Mapping[str, Decimal]) -> Decimal:
@@ -69,6 +71,48 @@ def high_dose(inf: Infusion, weight: Decimal | None, now: datetime, rules: RuleS
     return since is not None and now - since >= rules.duration("lee.high_dose_sustained")
 
 
+def _ne_equivalent_at(agents: tuple[Infusion, ...], at: datetime,
+                      weight: Decimal | None) -> Decimal | None:
+    """Return the NE-equivalent of the counted agents' rates in force at a time (None: unknown)."""
+    rates: dict[str, Decimal] = {}
+    for inf in agents:
+        entries = [e for e in inf.entries if e.start <= at]
+        if not entries or inf.ingredient not in NE_EQUIVALENT_AGENTS:
+            continue
+        rate = _rate(entries[-1], weight)
+        if rate is None:
+            return None
+        rates[inf.ingredient] = rates.get(inf.ingredient, Decimal(0)) + rate
+    return ne_equivalent(rates)
+
+
+def combination_high_dose(agents: tuple[Infusion, ...], weight: Decimal | None, now: datetime,
+                          rules: RuleSet) -> tuple[bool | None, Decimal | None, str]:
+    """Return whether running agents in combination are at Lee 2014 high dose (CC §1.3 [R]).
+
+    With a vasopressin-class agent the NE-equivalent must reach
+    ``lee.ne_equivalent_with_vasopressin``, else ``lee.ne_equivalent_combination``; either
+    sustained for ``lee.high_dose_sustained``. Returns (high, NE-equivalent now, rule key).
+    """
+    with_vasopressin = any(a.drug_class is DrugClass.VASOPRESSIN_CLASS for a in agents)
+    key = "lee.ne_equivalent_with_vasopressin" if with_vasopressin else \
+        "lee.ne_equivalent_combination"
+    limit = rules.decimal(key)
+    counted = tuple(a for a in agents if a.drug_class is DrugClass.VASOPRESSOR)
+    sustained = rules.duration("lee.high_dose_sustained")
+    current = _ne_equivalent_at(counted, now, weight)
+    since = None
+    for point in sorted({e.start for a in counted for e in a.entries if e.start <= now},
+                        reverse=True):
+        value = _ne_equivalent_at(counted, point, weight)
+        if value is None:
+            return (None if since is None else now - since >= sustained), current, key
+        if value < limit:
+            break
+        since = point
+    return since is not None and now - since >= sustained, current, key
+
+
 def _fio2(f: CrsFindings, rules: RuleSet) -> tuple[Decimal | None, list[str]]:
     rec = f.oxygen.record
     if rec is None:
@@ -91,6 +135,7 @@ def _grade(timeline: PatientTimeline, now: datetime, rules: RuleSet, criteria: s
     lee = criteria == LEE
     fio2_key = "secondary.fio2_high" if lee else "ctcae.fio2_high"
     keys: list[str] = []
+    ne_eq: Decimal | None = None
     hints: list[str] = ["higher with organ toxicity (not assessed)"] if lee else []
     fio2, est_keys = _fio2(f, rules)
     rec = f.oxygen.record
@@ -121,9 +166,13 @@ def _grade(timeline: PatientTimeline, now: datetime, rules: RuleSet, criteria: s
         bp = 3
     elif agents:
         weight, _ = dosing_weight(timeline, now, rules)
-        high = high_dose(max(agents, key=lambda a: a.start), weight.value if weight else None,
-                         now, rules)
-        keys += ["lee.high_dose", "lee.high_dose_sustained"]
+        kg = weight.value if weight else None
+        if len(agents) == 1:
+            high = high_dose(agents[0], kg, now, rules)
+            keys += ["lee.high_dose", "lee.high_dose_sustained"]
+        else:  # a changeover: both run, for less than the concurrency span
+            high, ne_eq, key = combination_high_dose(agents, kg, now, rules)
+            keys += [key, "lee.high_dose_sustained"]
         bp = 3 if high else 2
         if high is None:
             hints.append("3 if high-dose vasopressor for ≥3 h")
@@ -131,6 +180,7 @@ def _grade(timeline: PatientTimeline, now: datetime, rules: RuleSet, criteria: s
     grade = max(1, worst) if f.febrile else (worst if masked_by else (
         None if f.temperatures == 0 else 0))
     met = None if grade is None else grade >= 1
+    hints = [h for h in hints if not (h.startswith("3 if") and (grade or 0) >= 3)]
     notes = [rules.note(k) for k in dict.fromkeys(keys)]
     if not lee:
         notes.insert(0, "unconfirmed: CTCAE v5.0 CRS row is recalled, not verified "
@@ -142,6 +192,7 @@ def _grade(timeline: PatientTimeline, now: datetime, rules: RuleSet, criteria: s
     extra = {"gradeIsLowerBound": True if met and hints else None,
              "raiseHint": f"≥{grade}; " + "; ".join(hints) if met and hints else None,
              "fio2": {"value": float(fio2), "estimated": bool(est_keys)} if fio2 else None,
+             "neEquivalent": json_number(ne_eq) if lee and ne_eq is not None else None,
              "secondaryTo": "astct-2019-crs", "rulesVersion": rules.version}
     return Assessment(criteria, met, now, grade=grade,
                       peak_grade=None, onset=episode.onset if episode else None,

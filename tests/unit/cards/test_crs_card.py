@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cards.crs_card import ASSESSMENT_EXTENSION, crs_cards, indicator
+from cards.crs_card import ASSESSMENT_EXTENSION, crs_cards, indicator, may_order
 from cards.json_rules import find_empty_values
 from criteria.crs import assess_crs
 from criteria.model import DrugClass, OxygenModality
@@ -18,15 +18,13 @@ from tests.unit.cards.builders import (
     GRADE_0,
     GRADE_1,
     GRADE_2,
-    GRADE_3,
-    GRADE_4,
     NOW,
     Patient,
     drug,
     evaluate,
     o2,
-    pressor,
 )
+from tests.unit.cards.test_summary import GRADE_3, GRADE_4, pressor
 
 ALL = [GRADE_1, GRADE_2, GRADE_3, GRADE_4,
        Patient(oxygen=o2(OxygenModality.NASAL_CANNULA_UNKNOWN_FLOW)),
@@ -99,6 +97,24 @@ def test_no_order_suggestions_for_patients_or_proxies(user: str) -> None:
     assert "selectionBehavior" not in card
     assert "Order suggestions are offered to clinicians only." in card["detail"]
     assert evaluate(GRADE_3, user_id="PractitionerRole/r1").card["suggestions"]
+
+
+@pytest.mark.parametrize("user", [
+    "https://ehr.example.org/fhir/Patient/p1", "https://ehr.example.org/fhir/RelatedPerson/rp-7",
+    "http://ehr.example.org/fhir/Patient/p1/", " Patient/p1"])
+def test_no_order_suggestions_for_absolute_patient_or_proxy_user_urls(user: str) -> None:
+    # cds-hooks.md §8: a userId may be an absolute URL; patients and proxies get no orders
+    # (review A11d)
+    assert not may_order(user)
+    card = evaluate(GRADE_3, user_id=user).card
+    assert "suggestions" not in card
+
+
+@pytest.mark.parametrize("user", [
+    "Practitioner/dr-1", "https://ehr.example.org/fhir/Practitioner/dr-1",
+    "https://ehr.example.org/fhir/PractitionerRole/r1", "https://ehr.example.org/Patient-portal/x"])
+def test_clinician_users_may_order(user: str) -> None:
+    assert may_order(user)
 
 
 def test_source_link_and_override_reasons() -> None:

@@ -8,19 +8,24 @@ from typing import Any
 
 import pytest
 
+from cards.crs_card import crs_cards
 from cards.treatment import every
+from cards.view import md
 from criteria.model import DrugClass, OxygenModality
+from criteria.rules import load_rules
+from criteria.steroids import steroid_for_grade
 from fhir_mappers.r4 import MedicationRequest
 from tests.unit.cards.builders import (
+    CLINICIAN,
     GRADE_1,
     GRADE_2,
-    GRADE_3,
-    GRADE_4,
+    NOW,
     Patient,
     drug,
     evaluate,
     o2,
 )
+from tests.unit.cards.test_summary import GRADE_3, GRADE_4
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
@@ -85,7 +90,7 @@ def test_tocilizumab_absent_with_the_blocking_reason(patient: Patient, reason: s
     card = evaluated.card
     assert "tocilizumab" not in _by_drug(card)
     assert "- Not suggested: " in card["detail"]
-    assert reason in card["detail"]
+    assert md(reason) in card["detail"]
 
 
 @pytest.mark.parametrize(
@@ -149,3 +154,42 @@ def test_every_refuses_other_forms() -> None:
 def test_dose_is_a_plain_json_number() -> None:
     resource = _by_drug(evaluate(GRADE_3).card)["tocilizumab"]
     assert not isinstance(_dose(resource), Decimal)
+
+
+def test_grade_1_tocilizumab_is_advice_only() -> None:
+    # NCCN CART-6 (CC §3.2): grade 1 "Consider 1 dose of tocilizumab" -> detail, no order
+    # suggestion; the same rule as the conditional grade 1 steroid (review A11a)
+    evaluated = evaluate(GRADE_1)
+    assert evaluated.toci.allowed
+    card = evaluated.card
+    assert "tocilizumab" not in _by_drug(card)
+    assert "suggestions" not in card
+    assert "- Consider: Tocilizumab 560 mg IV over 60 min (8 mg/kg × 70 kg)" in card["detail"]
+    assert ("- No order suggestion: at grade 1 the guideline says consider 1 dose of "
+            "tocilizumab; decide at the bedside.") in card["detail"]
+    assert "tocilizumab" in _by_drug(evaluate(GRADE_2).card)
+
+
+def _cards_with_warnings(patient: Patient, codes: tuple[str, ...]) -> dict[str, Any]:
+    evaluated = evaluate(patient)
+    rules = load_rules()
+    steroid = steroid_for_grade(evaluated.result.astct.grade or 0, rules)
+    (card,) = crs_cards(evaluated.result, evaluated.toci, steroid, patient_id="p1",
+                        user_id=CLINICIAN, unavailable={}, now=NOW, record_warnings=codes)
+    return card
+
+
+def test_an_unreadable_tocilizumab_record_withholds_the_suggestion() -> None:
+    # CC §3.1 counted doses: a record that could not be read may be a dose the 8 h / 24 h /
+    # episode limits cannot count, so no order is proposed (review A6)
+    card = _cards_with_warnings(GRADE_3, ("tocilizumab-unreadable",))
+    assert "tocilizumab" not in _by_drug(card)
+    assert "dexamethasone" in _by_drug(card)  # the steroid is unaffected
+    assert ("- Not suggested: a tocilizumab record could not be read; check the MAR before "
+            "ordering.") in card["detail"]
+    assert "- Dose by weight, if the MAR allows another dose: Tocilizumab 560 mg" in card["detail"]
+
+
+def test_other_record_warnings_leave_the_tocilizumab_suggestion() -> None:
+    card = _cards_with_warnings(GRADE_3, ("unknown-unit",))
+    assert "tocilizumab" in _by_drug(card)

@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import itertools
 import unicodedata
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from cards.summary import MAX_SUMMARY, build_summary
 from cards.view import CardFacts
-from criteria.model import DrugClass, OxygenModality
+from criteria.model import DrugClass, DrugExposure, OxygenModality
+from tests.unit.cards import builders
 from tests.unit.cards.builders import (
     GRADE_1,
     GRADE_2,
-    GRADE_3,
-    GRADE_4,
     Patient,
     drug,
     evaluate,
     o2,
-    pressor,
 )
+
+
+def pressor(name: str, hours: float) -> DrugExposure:
+    """Return a running vasopressor infusion, timed by an open effectivePeriod (no end)."""
+    return replace(builders.pressor(name, hours), period_open=True)
+
+
+GRADE_3 = replace(builders.GRADE_3, drugs=(pressor("norepinephrine", 5),))
+GRADE_4 = replace(builders.GRADE_4, drugs=(pressor("norepinephrine", 5),))
 
 
 @pytest.mark.parametrize(
@@ -53,8 +61,8 @@ def test_masked_fever_names_the_drug() -> None:
 
 def test_two_pressors_and_vasopressin_are_listed() -> None:
     patient = Patient(drugs=(pressor("norepinephrine", 5), pressor("epinephrine", 3),
-                             drug(DrugClass.VASOPRESSIN_CLASS, "vasopressin", 3,
-                                  continuous=True)))
+                             replace(drug(DrugClass.VASOPRESSIN_CLASS, "vasopressin", 3,
+                                          continuous=True), period_open=True)))
     summary = evaluate(patient).card["summary"]
     assert summary == ("CRS grade 4 (ASTCT): 39.4 °C, norepinephrine + epinephrine + vasopressin; "
                        "day +3")
@@ -90,3 +98,15 @@ def test_summary_always_fits(pressors: tuple[str, ...], vasopressin: tuple[str, 
 def test_hypotension_without_pressor_is_named() -> None:
     patient = Patient(sbp=((3, "84"), (2.5, "82")))
     assert evaluate(patient).card["summary"] == "CRS grade 2 (ASTCT): 39.4 °C, hypotension; day +3"
+
+
+@pytest.mark.parametrize(("flow", "phrase"), [
+    ("6.001", "6.001 L/min high-flow O2"), ("6.0", "6 L/min nasal cannula O2"),
+    ("6.50", "6.5 L/min high-flow O2"), ("2", "2 L/min nasal cannula O2")])
+def test_flow_is_printed_as_recorded_never_rounded_across_6(flow: str, phrase: str) -> None:
+    # CC §1.1 item 4: 6.0 L/min is grade 2, above 6.0 is 3; the summary must never show a
+    # grade 3 flow as "6 L/min" (review A11c)
+    modality = (OxygenModality.HIGH_FLOW_CANNULA if Decimal(flow) > 6
+                else OxygenModality.LOW_FLOW_CANNULA)
+    summary = evaluate(Patient(oxygen=o2(modality, flow))).card["summary"]
+    assert phrase in summary

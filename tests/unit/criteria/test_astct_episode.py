@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
+import pytest
+
 from criteria.crs import assess_crs
-from criteria.model import DrugClass, OxygenModality
+from criteria.model import DrugClass, OxygenModality, PatientTimeline
 from criteria.report import NOT_CRS
 from criteria.rules import RuleSet
-from tests.unit.criteria.builders import Patient, day, hours, minutes
+from tests.unit.criteria.builders import day, hours, minutes
+from tests.unit.criteria.test_astct_vasopressors import Patient
 
 ONSET = day(2, 8)
 
@@ -126,3 +130,31 @@ def test_stable_grade(rules: RuleSet) -> None:
     result = assess_crs(timeline, ONSET + hours(14), rules)
     assert result.episode is not None
     assert result.episode.trend == "stable"
+
+
+def _masked_course(route: str | None) -> PatientTimeline:
+    """Onset fever, a corticosteroid by some route 1 h later, afebrile hypotension on day 3."""
+    patient = onset_fever().drug(DrugClass.CORTICOSTEROID, "hydrocortisone", ONSET + hours(1))
+    patient.drugs[-1] = replace(patient.drugs[-1], route=route)
+    return (patient.temp(day(3, 6), "37.2").bp(day(3, 9), 82).bp(day(3, 9, 30), 80)
+            .infusion("norepinephrine", day(3, 9)).build())
+
+
+@pytest.mark.parametrize("route", ["topical", "ophthalmic", "otic", "inhaled", "nasal"])
+def test_a_non_systemic_steroid_never_masks_fever(rules: RuleSet, route: str) -> None:
+    # §1.1 item 2: masking needs "a systemic corticosteroid" (antipyretics and anti-cytokine
+    # drugs by any systemic route); a cream, eye or ear drops, an inhaler or a nasal spray does
+    # not (astct.masking_excluded_routes). Review A5, repro r04.
+    result = assess_crs(_masked_course(route), day(3, 10), rules)
+    assert (result.astct.met, result.astct.grade) == (False, 0)
+    assert NOT_CRS in result.astct.extra["flags"]
+
+
+@pytest.mark.parametrize("route", ["systemic", None])
+def test_a_systemic_or_route_unknown_steroid_masks_fever(rules: RuleSet,
+                                                         route: str | None) -> None:
+    # §1.1 item 2; an unknown route counts (most MAR entries carry none; assumption)
+    result = assess_crs(_masked_course(route), day(3, 10), rules)
+    assert (result.astct.met, result.astct.grade) == (True, 3)
+    assert result.episode is not None
+    assert result.episode.masked_by is not None

@@ -6,7 +6,8 @@ from criteria.crs import assess_crs
 from criteria.model import OxygenModality
 from criteria.rules import RuleSet
 from criteria.vasopressors import CHANGEOVER
-from tests.unit.criteria.builders import Patient, day, hours, minutes
+from tests.unit.criteria.builders import day, hours, minutes
+from tests.unit.criteria.test_astct_vasopressors import Patient
 
 NOW = day(2, 16)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -144,3 +145,24 @@ def test_supplemental_oxygen_notes_the_unconfirmed_comfort_o2_exclusion(rules: R
     # §1.1 item 8: O2 for comfort does not count [R], but cannot be told apart
     result = assess_crs(febrile_on(O.LOW_FLOW_CANNULA, "3"), NOW, rules)
     assert any(a.startswith("unconfirmed: ASTCT excludes oxygen") for a in result.astct.assumptions)
+
+
+def test_support_charted_as_still_running_is_current_however_old_its_start(
+        rules: RuleSet) -> None:
+    # §0 Defaults: "latest record <= 12 h old"; a record charted as running at now (an open
+    # period, in progress) is seen now, so it is never aged out. Review A4, repro r07.
+    patient = (Patient().car_t().temp(NOW - hours(3), "38.7").bp(NOW - hours(1), 112)
+               .o2(NOW - hours(20), O.HIGH_FLOW_CANNULA, flow=30))
+    patient.oxygen[-1] = replace(patient.oxygen[-1], running=True)
+    result = assess_crs(patient.build(), NOW, rules)
+    assert result.findings.oxygen.tier == 3
+    assert result.astct.grade == 3
+    assert "oxygen support in the last 12 h" not in result.astct.missing
+
+
+def test_the_same_record_not_charted_as_running_ages_out_after_12_h(rules: RuleSet) -> None:
+    patient = (Patient().car_t().temp(NOW - hours(3), "38.7").bp(NOW - hours(1), 112)
+               .o2(NOW - hours(20), O.HIGH_FLOW_CANNULA, flow=30))
+    result = assess_crs(patient.build(), NOW, rules)
+    assert result.findings.oxygen.tier is None
+    assert result.astct.grade == 1

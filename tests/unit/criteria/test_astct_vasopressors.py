@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from criteria.crs import CrsResult, assess_crs
-from criteria.model import OxygenModality
+from criteria.model import DrugClass, OxygenModality
 from criteria.rules import RuleSet, load_rules
 from criteria.vasopressors import CHANGEOVER
-from tests.unit.criteria.builders import Patient, day, hours, minutes
+from tests.unit.criteria import builders
+from tests.unit.criteria.builders import day, hours, minutes
+
+
+class Patient(builders.Patient):
+    """The spec builder; an infusion without an end is timed by an open effectivePeriod.
+
+    (``DrugExposure.period_open``: only an open period runs until now, CC §1.1 item 6.)
+    """
+
+    def infusion(self, ingredient: str, start: datetime, end: datetime | None = None,
+                 rate: str | None = None, rate_unit: str = "ug/min") -> Patient:
+        """Record a continuous infusion; with no end, an open period that runs until now."""
+        super().infusion(ingredient, start, end, rate, rate_unit)
+        if end is None:
+            self.drugs[-1] = replace(self.drugs[-1], period_open=True)
+        return self
+
 
 NOW = day(3, 12)
 
@@ -130,3 +150,53 @@ def test_entries_more_than_2_h_apart_start_a_new_infusion(rules: RuleSet) -> Non
                .rate_entry("norepinephrine", NOW - minutes(30)))
     (infusion,) = grade(patient, rules).findings.counted_pressors
     assert infusion.start == NOW - minutes(30)
+
+
+def _in_progress_instant(patient: Patient, at: datetime) -> Patient:
+    """An in-progress administration timed by effectiveDateTime (no period), with a rate."""
+    return patient.drug(DrugClass.VASOPRESSOR, "norepinephrine", at, status="in-progress",
+                        rate="8", rate_unit="ug/min", continuous=True)
+
+
+def test_an_in_progress_entry_without_a_period_runs_only_while_it_is_2_h_old(
+        rules: RuleSet) -> None:
+    # §0 Defaults: rate entries are one infusion, "running while the last is <= 2 h old"; only
+    # an open effectivePeriod runs until now (vasopressors.open_period_is_running). Review A3.
+    assert grade(_in_progress_instant(febrile(), NOW - hours(2)), rules).astct.grade == 3
+    stale = _in_progress_instant(febrile(), NOW - hours(2) - minutes(1))
+    assert grade(stale, rules).astct.grade == 1
+
+
+def test_a_stale_in_progress_entry_3_days_old_leaves_confirmed_hypotension_at_grade_2(
+        rules: RuleSet) -> None:
+    # Review A3 repro r03: one in-progress norepinephrine entry 3 days ago, low BP now -> 2, not 3
+    patient = _in_progress_instant(febrile().bp(NOW - minutes(60), 80).bp(NOW - minutes(30), 82),
+                                   NOW - hours(68))
+    result = grade(patient, rules)
+    assert result.astct.grade == 2
+    assert result.findings.counted_pressors == ()
+
+
+def test_an_open_period_runs_until_its_maximum_age_of_72_h(rules: RuleSet) -> None:
+    # vasopressors.open_period_max_age (assumption, 72 h): an open period with no end and no
+    # newer entry stops counting as running; the card names the assumption when it applies
+    running = grade(febrile().infusion("norepinephrine", NOW - hours(72)), rules)
+    assert running.astct.grade == 3
+    assert not any("72 h" in a for a in running.astct.assumptions)
+    stale = grade(febrile().infusion("norepinephrine", NOW - hours(72) - minutes(1)), rules)
+    assert stale.astct.grade == 1
+    assert stale.findings.counted_pressors == ()
+    assert any(a.startswith("assumption: an in-progress infusion period with no end")
+               and "72 h" in a for a in stale.astct.assumptions)
+    assert any(f.startswith("norepinephrine: in-progress infusion period since") and
+               "not counted as running" in f for f in stale.astct.extra["flags"])
+
+
+def test_newer_rate_entries_keep_an_old_open_period_running(rules: RuleSet) -> None:
+    # §0 Defaults: entries <= 2 h apart are one infusion; the cap applies with no newer entry
+    patient = febrile().infusion("norepinephrine", NOW - hours(80))
+    for k in range(10):
+        patient.rate_entry("norepinephrine", NOW - hours(9) + hours(k))
+    (infusion,) = grade(patient, rules).findings.counted_pressors
+    assert infusion.running
+    assert grade(patient, rules).astct.grade == 3

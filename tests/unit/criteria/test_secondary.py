@@ -8,7 +8,8 @@ from criteria.crs import assess_crs
 from criteria.model import OxygenModality as O
 from criteria.rules import RuleSet
 from criteria.secondary import ne_equivalent
-from tests.unit.criteria.builders import Patient, day, hours
+from tests.unit.criteria.builders import day, hours, minutes
+from tests.unit.criteria.test_astct_vasopressors import Patient
 
 NOW = day(2, 16)
 
@@ -63,6 +64,52 @@ def test_ne_equivalent_example(rules: RuleSet) -> None:
     value = ne_equivalent({"norepinephrine": Decimal(12), "dopamine": Decimal(8)})
     assert value == Decimal(16)
     assert value < rules.decimal("lee.ne_equivalent_combination")
+
+
+def test_section_1_3_example_in_a_changeover_is_not_high_dose(rules: RuleSet) -> None:
+    # §1.3 example [R]: NE 12 ug/min + dopamine 8 ug/kg/min, no vasopressin -> NE-eq 16 < 20:
+    # not high-dose, so Lee stays 2 while the two overlap for less than 60 min
+    timeline = (febrile().o2(NOW, O.ROOM_AIR).infusion("norepinephrine", NOW - hours(5), rate="12")
+                .infusion("dopamine", NOW - minutes(30), rate="8", rate_unit="ug/(kg.min)")
+                .build())
+    lee = assess_crs(timeline, NOW, rules).lee
+    assert lee.grade == 2
+    assert lee.extra["neEquivalent"] == 16
+    assert any(a.startswith("unconfirmed threshold: Lee 2014 high dose in combination")
+               for a in lee.assumptions)
+
+
+def test_combination_at_ne_equivalent_20_for_3_h_is_high_dose(rules: RuleSet) -> None:
+    # §1.3 [R]: combination without vasopressin, NE-equivalent >= 20 sustained >= 3 h -> 3
+    def lee_grade(ne: str) -> int | None:
+        timeline = (febrile().o2(NOW, O.ROOM_AIR)
+                    .infusion("norepinephrine", NOW - hours(4), rate=ne)
+                    .infusion("epinephrine", NOW - minutes(30), rate="2").build())
+        return assess_crs(timeline, NOW, rules).lee.grade
+    assert lee_grade("20") == 3  # 20 alone for 3.5 h, then 22 with epinephrine
+    assert lee_grade("17") == 2  # 19 now, 17 before: never 20
+
+
+def test_with_vasopressin_ne_equivalent_10_for_3_h_is_high_dose(rules: RuleSet) -> None:
+    # §1.3 [R]: with vasopressin, NE-equivalent >= 10 ug/min (sustained >= 3 h) is high dose
+    def lee(ne: str, since: float) -> int | None:
+        timeline = (febrile().o2(NOW, O.ROOM_AIR)
+                    .infusion("norepinephrine", NOW - hours(since), rate=ne)
+                    .infusion("vasopressin", NOW - minutes(30), rate="0.03",
+                              rate_unit="[U]/min").build())
+        return assess_crs(timeline, NOW, rules).lee.grade
+    assert lee("10", 3) == 3
+    assert lee("9.9", 3) == 2
+    assert lee("10", 2.9) == 2
+
+
+def test_combination_high_dose_is_unknown_without_a_rate(rules: RuleSet) -> None:
+    # §0 conventions: an unknown rate leaves the grade a lower bound with what would raise it
+    timeline = (febrile().o2(NOW, O.ROOM_AIR).infusion("norepinephrine", NOW - hours(4))
+                .infusion("epinephrine", NOW - minutes(30), rate="2").build())
+    lee = assess_crs(timeline, NOW, rules).lee
+    assert lee.grade == 2
+    assert "3 if high-dose vasopressor for ≥3 h" in lee.extra["raiseHint"]
 
 
 def test_lee_is_a_lower_bound_without_organ_toxicity(rules: RuleSet) -> None:

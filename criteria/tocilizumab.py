@@ -35,6 +35,7 @@ class TocilizumabCheck:
     counted_episode: int
     capped: bool
     assumptions: tuple[str, ...] = ()
+    limit_blocks: tuple[str, ...] = ()  # the repeat limits only (8 h, 24 h window, episode)
 
 
 def counted_doses(timeline: PatientTimeline, now: datetime,
@@ -96,6 +97,7 @@ def check_tocilizumab(timeline: PatientTimeline, now: datetime, rules: RuleSet,
             flags.append(f"{say_number(per_kg * weight.value)} mg capped at "
                          f"{say_number(rules.decimal('tocilizumab.cap'))} mg")
     prior = counted_doses(timeline, now, rules)
+    before_limits = len(blocks)
     if prior and now - prior[-1].start < rules.duration("tocilizumab.min_interval"):
         need = rules.constant("tocilizumab.min_interval").shown()
         blocks.append(f"last dose {say_duration(now - prior[-1].start)} ago; at least {need} "
@@ -129,4 +131,5 @@ def check_tocilizumab(timeline: PatientTimeline, now: datetime, rules: RuleSet,
         notes.append("assumption: with no CRS episode open, doses are counted from the index "
                      "dose (clinical-criteria.md §3.1)")
     return TocilizumabCheck(not blocks and dose is not None, dose, per_kg, weight, tuple(blocks),
-                            tuple(flags), prior, in_window, in_episode, capped, tuple(notes))
+                            tuple(flags), prior, in_window, in_episode, capped, tuple(notes),
+                            tuple(blocks[before_limits:]))

@@ -7,7 +7,7 @@ map to a PatientTimeline -> criteria -> cards.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +21,8 @@ from cds_service.prefetch import ResolvedPrefetch, resolve_prefetch
 from cds_service.services import ServiceDefinition
 from cds_service.settings import Settings
 from cds_service.validation import validate_request
-from criteria.model import PatientTimeline
+from criteria.model import MappingWarning, PatientTimeline
+from criteria.order_checks import of_interest
 from criteria.rules import RuleSet
 from fhir_mappers.errors import PrefetchShapeError
 from fhir_mappers.timeline import MapperOptions, build_timeline
@@ -68,6 +69,34 @@ def _timeline(service: ServiceDefinition, body: Mapping[str, Any], resolved: Res
     return dataclasses.replace(timeline, unavailable=tuple(keys))
 
 
+def _format(warnings: Sequence[MappingWarning]) -> list[str]:
+    return [f"{w.code}: {w.message}" + (f" ({w.reference})" if w.reference else "")
+            for w in warnings]
+
+
+def _nothing_to_check(service: ServiceDefinition, body: Mapping[str, Any], now: datetime,
+                      options: MapperOptions) -> list[str] | None:
+    """For order-sign, return the draft warnings when no draft order is of interest."""
+    if service.hook != "order-sign":
+        return None
+    drafts = build_timeline({}, now=now, draft_orders=body["context"]["draftOrders"],
+                            options=options)
+    return None if of_interest(drafts) else _format(drafts.warnings)
+
+
+def _response(cards: list[dict[str, Any]], unavailable: Mapping[str, str],
+              warnings: list[str]) -> dict[str, Any]:
+    response: dict[str, Any] = {"cards": cards}
+    notes: dict[str, Any] = {}
+    if unavailable:
+        notes["crs-cds.unavailable"] = dict(unavailable)
+    if warnings:
+        notes["crs-cds.warnings"] = warnings
+    if notes:
+        response["extension"] = notes
+    return response
+
+
 def evaluate(service: ServiceDefinition, body: Any, *, settings: Settings, rules: RuleSet,
              now: datetime | None = None,
              session_factory: SessionFactory | None = None) -> Evaluation:
@@ -75,22 +104,17 @@ def evaluate(service: ServiceDefinition, body: Any, *, settings: Settings, rules
     warnings = validate_request(body, service)
     now = now or datetime.now(UTC)
     options = MapperOptions()
+    quiet = _nothing_to_check(service, body, now, options)
+    if quiet is not None:  # no order of interest: answer at once, fetch nothing
+        warnings.extend(quiet)
+        return Evaluation(_response([], {}, warnings), [], warnings)
     resolved = resolve_prefetch(service, body, fhir_access(settings),
                                 window_start=now - options.max_lookback,
                                 session_factory=session_factory)
     warnings.extend(resolved.warnings)
     timeline = _timeline(service, body, resolved, now, options)
-    warnings.extend(f"{w.code}: {w.message}" + (f" ({w.reference})" if w.reference else "")
-                    for w in timeline.warnings)
+    warnings.extend(_format(timeline.warnings))
     unavailable = {key: resolved.unavailable.get(key, MAPPER_UNAVAILABLE)
                    for key in timeline.unavailable}
     cards, assessments = run_service(service, body, timeline, now, rules, unavailable)
-    response: dict[str, Any] = {"cards": cards}
-    notes: dict[str, Any] = {}
-    if unavailable:
-        notes["crs-cds.unavailable"] = unavailable
-    if warnings:
-        notes["crs-cds.warnings"] = warnings
-    if notes:
-        response["extension"] = notes
-    return Evaluation(response=response, assessments=assessments, warnings=warnings)
+    return Evaluation(_response(cards, unavailable, warnings), assessments, warnings)

@@ -9,7 +9,6 @@ See docs/order-sign.md.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,7 @@ from cards.order_card import order_cards
 from criteria.model import PatientTimeline
 from criteria.order_checks import assess_orders, of_interest
 from criteria.rules import RuleSet
-from fhir_mappers.orders import draft_lab_orders, draft_resources
+from fhir_mappers.orders import draft_resources
 
 Cards = list[dict[str, Any]]
 Assessments = list[dict[str, Any]]
@@ -31,7 +30,6 @@ def run(body: Mapping[str, Any], timeline: PatientTimeline, now: datetime, rules
         return [], []
     context = body["context"]
     bundle = context.get("draftOrders")
-    timeline = dataclasses.replace(timeline, draft_lab_orders=draft_lab_orders(bundle))
     checks = assess_orders(timeline, now, rules)
     cards = order_cards(checks, draft_resources(bundle), patient_id=str(context["patientId"]),
                         user_id=str(context["userId"]), unavailable=unavailable, rules=rules)

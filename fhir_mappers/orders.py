@@ -201,9 +201,13 @@ def draft_resources(bundle: Any) -> dict[str, dict[str, Any]]:
     """
     out: dict[str, dict[str, Any]] = {}
     for _, raw in _entries(bundle):
-        if raw.get("resourceType") == "MedicationRequest":
-            ref = f"MedicationRequest/{raw['id']}"
+        if raw.get("resourceType") != "MedicationRequest" or not isinstance(raw.get("id"), str):
+            continue
+        ref = f"MedicationRequest/{raw['id']}"
+        try:
             out[ref] = normalise_order(copy.deepcopy(dict(raw)), ref, Notes())
+        except (TypeError, ValueError, KeyError, AttributeError):
+            continue  # map_drafts already set this entry aside with a warning
     return out
 
 
@@ -211,9 +215,14 @@ def draft_lab_orders(bundle: Any) -> tuple[tuple[str, str], ...]:
     """Return (measurement kind, reference) of laboratory ServiceRequests in draftOrders."""
     out: list[tuple[str, str]] = []
     for _, raw in _entries(bundle):
-        if raw.get("resourceType") != "ServiceRequest" or raw.get("status") in DRAFT_EXCLUDED:
+        status = raw.get("status")
+        if (raw.get("resourceType") != "ServiceRequest" or not isinstance(raw.get("id"), str)
+                or not isinstance(status, str) or status in DRAFT_EXCLUDED):
             continue
-        found = observation_kind(raw.get("code"))
+        try:
+            found = observation_kind(raw.get("code"))
+        except (TypeError, ValueError, AttributeError):
+            continue
         if found is not None:
             out.append((found.target, f"ServiceRequest/{raw['id']}"))
     return tuple(out)

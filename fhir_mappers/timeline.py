@@ -14,6 +14,7 @@ from fhir_mappers.medref import inline, tocilizumab_unreadable
 from fhir_mappers.notes import Notes
 from fhir_mappers.observations import map_observations
 from fhir_mappers.options import MapperOptions
+from fhir_mappers.orders import draft_lab_orders
 from fhir_mappers.oxygen import build_oxygen
 from fhir_mappers.patient import map_patient
 from fhir_mappers.prefetch import collect
@@ -53,6 +54,7 @@ def build_timeline(prefetch: Mapping[str, Any], *, now: datetime,
         oxygen=oxygen,
         drugs=tuple(sorted(drugs, key=lambda d: d.start)),
         draft_orders=tuple(sorted(draft, key=lambda d: d.start)),
+        draft_lab_orders=draft_lab_orders(draft_orders) if draft_orders is not None else (),
         conditions=tuple(sorted(conditions(found.by_type.get("Condition", []), ctx),
                                 key=lambda c: c.onset or c.recorded or now)),
         warnings=ctx.notes.warnings(),

@@ -46,11 +46,11 @@ def drug(drug_class: DrugClass, name: str, hours: float, *, continuous: bool = F
                         f"MedicationAdministration/{name.replace(' ', '-')}-{hours}",
                         rate=Decimal("8") if continuous else None,
                         rate_unit="ug/min" if continuous else None,
-                        is_continuous=continuous, product=product)
+                        is_continuous=continuous, product=product, period_open=continuous)
 
 
 def pressor(name: str, hours: float) -> DrugExposure:
-    """Return a running vasopressor infusion started some hours before NOW."""
+    """Return a running vasopressor infusion (an open effectivePeriod) started hours before NOW."""
     return drug(DrugClass.VASOPRESSOR, name, hours, continuous=True)
 
 

@@ -18,13 +18,15 @@ from tests.unit.cards.builders import (
     GRADE_0,
     GRADE_1,
     GRADE_2,
+    GRADE_3,
+    GRADE_4,
     NOW,
     Patient,
     drug,
     evaluate,
     o2,
+    pressor,
 )
-from tests.unit.cards.test_summary import GRADE_3, GRADE_4, pressor
 
 ALL = [GRADE_1, GRADE_2, GRADE_3, GRADE_4,
        Patient(oxygen=o2(OxygenModality.NASAL_CANNULA_UNKNOWN_FLOW)),

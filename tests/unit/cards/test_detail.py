@@ -11,12 +11,14 @@ from criteria.model import DrugClass, OxygenModality
 from tests.unit.cards.builders import (
     GRADE_1,
     GRADE_2,
+    GRADE_3,
+    GRADE_4,
     Patient,
     drug,
     evaluate,
     o2,
+    pressor,
 )
-from tests.unit.cards.test_summary import GRADE_3, GRADE_4, pressor
 
 CAVEAT = ("ASTCT counts fever, hypotension and hypoxia only when they are not attributable to "
           "another cause (e.g. sepsis, bleeding, cardiac).")

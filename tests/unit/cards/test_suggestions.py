@@ -19,13 +19,14 @@ from tests.unit.cards.builders import (
     CLINICIAN,
     GRADE_1,
     GRADE_2,
+    GRADE_3,
+    GRADE_4,
     NOW,
     Patient,
     drug,
     evaluate,
     o2,
 )
-from tests.unit.cards.test_summary import GRADE_3, GRADE_4
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 

@@ -4,32 +4,24 @@ from __future__ import annotations
 
 import itertools
 import unicodedata
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from cards.summary import MAX_SUMMARY, build_summary
 from cards.view import CardFacts
-from criteria.model import DrugClass, DrugExposure, OxygenModality
-from tests.unit.cards import builders
+from criteria.model import DrugClass, OxygenModality
 from tests.unit.cards.builders import (
     GRADE_1,
     GRADE_2,
+    GRADE_3,
+    GRADE_4,
     Patient,
     drug,
     evaluate,
     o2,
+    pressor,
 )
-
-
-def pressor(name: str, hours: float) -> DrugExposure:
-    """Return a running vasopressor infusion, timed by an open effectivePeriod (no end)."""
-    return replace(builders.pressor(name, hours), period_open=True)
-
-
-GRADE_3 = replace(builders.GRADE_3, drugs=(pressor("norepinephrine", 5),))
-GRADE_4 = replace(builders.GRADE_4, drugs=(pressor("norepinephrine", 5),))
 
 
 @pytest.mark.parametrize(
@@ -61,8 +53,8 @@ def test_masked_fever_names_the_drug() -> None:
 
 def test_two_pressors_and_vasopressin_are_listed() -> None:
     patient = Patient(drugs=(pressor("norepinephrine", 5), pressor("epinephrine", 3),
-                             replace(drug(DrugClass.VASOPRESSIN_CLASS, "vasopressin", 3,
-                                          continuous=True), period_open=True)))
+                             drug(DrugClass.VASOPRESSIN_CLASS, "vasopressin", 3,
+                                  continuous=True)))
     summary = evaluate(patient).card["summary"]
     assert summary == ("CRS grade 4 (ASTCT): 39.4 °C, norepinephrine + epinephrine + vasopressin; "
                        "day +3")

@@ -97,13 +97,15 @@ class Patient:
              status: str = "completed", source: DrugSource = DrugSource.ADMINISTRATION,
              end: datetime | None = None, dose: str | None = None, dose_unit: str | None = None,
              rate: str | None = None, rate_unit: str | None = None, continuous: bool = False,
-             request: str | None = None, reference: str | None = None) -> Patient:
+             request: str | None = None, reference: str | None = None,
+             period_open: bool = False) -> Patient:
         """Record one drug administration or order."""
         kind = "MedicationRequest" if source is DrugSource.ORDER else "MedicationAdministration"
         self.drugs.append(DrugExposure(
             drug_class, ingredient, at, source, status, reference or self._ref(kind), end,
             None if dose is None else Decimal(dose), dose_unit,
-            None if rate is None else Decimal(rate), rate_unit, continuous, request))
+            None if rate is None else Decimal(rate), rate_unit, continuous, request,
+            period_open=period_open))
         return self
 
     def car_t(self, at: datetime = DAY0, product: str = "axicabtagene ciloleucel") -> Patient:
@@ -116,10 +118,11 @@ class Patient:
 
     def infusion(self, ingredient: str, start: datetime, end: datetime | None = None,
                  rate: str | None = None, rate_unit: str = "ug/min") -> Patient:
-        """Record a continuous infusion: running (open period) unless it has an end."""
+        """Record a continuous infusion: running (an open effectivePeriod) unless it has an end."""
         return self.drug(PRESSOR_CLASS.get(ingredient, DrugClass.OTHER_PRESSOR), ingredient,
                          start, status="in-progress" if end is None else "completed", end=end,
-                         rate=rate, rate_unit=rate_unit if rate else None, continuous=True)
+                         rate=rate, rate_unit=rate_unit if rate else None, continuous=True,
+                         period_open=end is None)
 
     def rate_entry(self, ingredient: str, at: datetime, rate: str = "10",
                    rate_unit: str = "ug/min") -> Patient:

@@ -11,8 +11,7 @@ from criteria.crs import assess_crs
 from criteria.model import DrugClass, OxygenModality, PatientTimeline
 from criteria.report import NOT_CRS
 from criteria.rules import RuleSet
-from tests.unit.criteria.builders import day, hours, minutes
-from tests.unit.criteria.test_astct_vasopressors import Patient
+from tests.unit.criteria.builders import Patient, day, hours, minutes
 
 ONSET = day(2, 8)
 

@@ -7,8 +7,7 @@ from datetime import date
 from criteria.crs import assess_crs
 from criteria.model import OxygenModality
 from criteria.rules import RuleSet, load_rules
-from tests.unit.criteria.builders import day, hours, minutes
-from tests.unit.criteria.test_astct_vasopressors import Patient
+from tests.unit.criteria.builders import Patient, day, hours, minutes
 
 NOW = day(2, 20)
 T = NOW - hours(3)

@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from criteria.crs import CrsResult, assess_crs
 from criteria.model import DrugClass, OxygenModality
 from criteria.rules import RuleSet, load_rules
 from criteria.vasopressors import CHANGEOVER
-from tests.unit.criteria import builders
-from tests.unit.criteria.builders import day, hours, minutes
-
-
-class Patient(builders.Patient):
-    """The spec builder; an infusion without an end is timed by an open effectivePeriod.
-
-    (``DrugExposure.period_open``: only an open period runs until now, CC §1.1 item 6.)
-    """
-
-    def infusion(self, ingredient: str, start: datetime, end: datetime | None = None,
-                 rate: str | None = None, rate_unit: str = "ug/min") -> Patient:
-        """Record a continuous infusion; with no end, an open period that runs until now."""
-        super().infusion(ingredient, start, end, rate, rate_unit)
-        if end is None:
-            self.drugs[-1] = replace(self.drugs[-1], period_open=True)
-        return self
-
+from tests.unit.criteria.builders import Patient, day, hours, minutes
 
 NOW = day(3, 12)
 

@@ -8,7 +8,6 @@ evaluation time of several multi-day courses (clinical-criteria.md §0 Defaults:
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -66,19 +65,13 @@ def fast_view(timeline: PatientTimeline, now: datetime,
     return None if episode is None else (episode.peak_grade, episode.current_grade, episode.trend)
 
 
-def _open(patient: Patient) -> Patient:
-    """Mark the last recorded drug as timed by an open effectivePeriod (no end)."""
-    patient.drugs[-1] = replace(patient.drugs[-1], period_open=True)
-    return patient
-
-
 def course_pressors_then_oxygen() -> Patient:
     """Day 1 fever; day 2 hypotension, norepinephrine, vasopressin; day 3 HFNC; day 4 better."""
     p = Patient().car_t().temp(day(1, 10), "38.6").bp(day(1, 10), 112)
     p.temp(day(1, 22), "39.1").bp(day(2, 2), 84).bp(day(2, 2, 30), 82)
     for k in range(12):  # charted norepinephrine rates every 45 min from day 2 03:00
         p.rate_entry("norepinephrine", day(2, 3) + minutes(45 * k), rate=str(8 + k))
-    _open(p.infusion("vasopressin", day(2, 5)))
+    p.infusion("vasopressin", day(2, 5))
     p.drug(DrugClass.VASOPRESSIN_CLASS, "vasopressin", day(2, 5), status="completed",
            end=day(2, 16), continuous=True)
     p.o2(day(3, 1), OxygenModality.HIGH_FLOW_CANNULA, flow=30).temp(day(3, 4), "38.2")
@@ -102,7 +95,7 @@ def course_changeover_and_positive_pressure() -> Patient:
     p = Patient().car_t().temp(day(1, 6), "39.0")
     p.infusion("norepinephrine", day(1, 8), end=day(1, 14))
     p.infusion("phenylephrine", day(1, 13, 20), end=day(1, 18))
-    _open(p.infusion("norepinephrine", day(2, 2)))
+    p.infusion("norepinephrine", day(2, 2))
     p.rate_entry("phenylephrine", day(2, 3)).rate_entry("phenylephrine", day(2, 4, 30))
     p.o2(day(3, 0), OxygenModality.BIPAP).temp(day(3, 0), "38.1")
     p.o2(day(3, 9), OxygenModality.LOW_FLOW_CANNULA, flow="6.0")

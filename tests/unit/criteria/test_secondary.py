@@ -8,8 +8,7 @@ from criteria.crs import assess_crs
 from criteria.model import OxygenModality as O
 from criteria.rules import RuleSet
 from criteria.secondary import ne_equivalent
-from tests.unit.criteria.builders import day, hours, minutes
-from tests.unit.criteria.test_astct_vasopressors import Patient
+from tests.unit.criteria.builders import Patient, day, hours, minutes
 
 NOW = day(2, 16)
 

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
-from functools import cache
-from importlib import resources
 from typing import Any
+
+from cards.data_files import load
 
 UNCONFIRMED = "unconfirmed"
 
 
-@cache
 def card_text() -> Mapping[str, Any]:
-    """Return the parsed card text data (read once)."""
-    raw = resources.files("cards").joinpath("data", "crs_card.json").read_text(encoding="utf-8")
-    data: Mapping[str, Any] = json.loads(raw)
-    return data
+    """Return the CRS card text data."""
+    return load("crs_card.json")
 
 
 def source(key: str) -> Mapping[str, str]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from functools import cache
-from importlib import resources
 from typing import Any
 
+from cards.data_files import load
 from criteria.carhlh import CARHLH
 from criteria.caricchio import CARICCHIO
 from criteria.hlh2004 import HLH2004
@@ -22,13 +20,9 @@ MAX_SUMMARY = 139
 UNCONFIRMED = "unconfirmed"
 
 
-@cache
 def text() -> Mapping[str, Any]:
-    """Return the parsed card text (read once)."""
-    raw = resources.files("cards").joinpath("data", "hyperinflammation.json").read_text(
-        encoding="utf-8")
-    data: Mapping[str, Any] = json.loads(raw)
-    return data
+    """Return the hyperinflammation card text."""
+    return load("hyperinflammation.json")
 
 
 def cite(keys: Iterable[str], confidence: str | None = None) -> str:

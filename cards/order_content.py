@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import quote
+
+from cards.data_files import load
 
 UNCONFIRMED = "unconfirmed"
 
 
-@cache
 def data() -> Mapping[str, Any]:
-    """Return the parsed order-sign card data (read once)."""
-    raw = resources.files("cards").joinpath("data", "order_sign.json").read_text(encoding="utf-8")
-    parsed: Mapping[str, Any] = json.loads(raw)
-    return parsed
+    """Return the order-sign card data."""
+    return load("order_sign.json")
 
 
 def card_spec(criteria: str) -> Mapping[str, Any]:

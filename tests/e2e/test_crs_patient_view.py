@@ -222,3 +222,33 @@ def test_unavailable_medication_data_is_unknown_not_negative(
     assessment = astct(payload)
     assert assessment["met"] is None
     assert "medadmin" in payload["response"]["extension"]["crs-cds.unavailable"]
+
+
+def test_bad_resources_are_set_aside_with_warnings_and_the_rest_evaluated(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # Issue 3: one malformed resource never fails the request; it is named in the warnings.
+    body = grade3()
+    vitals = body["prefetch"]["vitals"]["entry"]
+    vitals.append({"resource": {"resourceType": "Observation", "id": "bad-unit", "status": "final",
+                                "code": {"coding": [{"system": "http://loinc.org",
+                                                     "code": "8310-5"}]},
+                                "effectiveDateTime": "2026-11-21T13:00:00Z",
+                                "valueQuantity": {"value": 41.0, "code": "furlongs"}}})
+    vitals.append({"resource": {"resourceType": "Observation", "id": "no-zone", "status": "final",
+                                "code": {"coding": [{"system": "http://loinc.org",
+                                                     "code": "8310-5"}]},
+                                "effectiveDateTime": "2026-11-21T13:10:00",
+                                "valueQuantity": {"value": 40.5, "unit": "Cel", "code": "Cel"}}})
+    vitals.append({"resource": {"resourceType": "Observation", "id": "junk", "status": ["final"],
+                                "code": {"coding": [{"system": "http://loinc.org",
+                                                     "code": "8310-5"}]},
+                                "effectiveDateTime": "2026-11-21T13:20:00Z",
+                                "valueQuantity": {"value": 40.1, "unit": "Cel", "code": "Cel"}}})
+    payload = evaluate(capsys, tmp_path, body)
+    named = " ".join(payload["warnings"])
+    for reference in ("Observation/bad-unit", "Observation/no-zone", "Observation/junk"):
+        assert reference in named
+    for value in ("41", "40.5", "40.1"):  # warnings carry no clinical values
+        assert value not in named
+    card = payload["response"]["cards"][0]
+    assert card["summary"].startswith("CRS grade 3 (ASTCT): 39.4 °C")  # the rest evaluated

@@ -23,10 +23,18 @@ def _time(iso: str) -> str:
     return iso.replace("T", " ")[:16] + " UTC"
 
 
+def _value(v: Mapping[str, Any]) -> str:
+    """Return one value; when compared in the unit the resource gave, that one first (§0)."""
+    shown = f"{v['value']:,} {UNIT.get(v['unit'], v['unit'])}"
+    seen = v.get("observed")
+    if seen:
+        shown = f"{seen['value']:,} {UNIT.get(seen['unit'], seen['unit'])} ({shown})"
+    return f"{lab_name(v['kind'])} {shown}"
+
+
 def _values(item: Mapping[str, Any]) -> tuple[str, str]:
     values = item.get("values", [])
-    shown = ", ".join(f"{lab_name(v['kind'])} {v['value']:,} {UNIT.get(v['unit'], v['unit'])}"
-                      for v in values)
+    shown = ", ".join(_value(v) for v in values)
     shown = shown or ", ".join(c["reference"] for c in item.get("conditions", []))
     when = ", ".join(dict.fromkeys(_time(v["time"]) for v in values))
     return md(shown) or "-", when or "-"

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 from cards import content
@@ -31,6 +32,7 @@ from cards.treatment import (
 )
 from criteria.steroids import SteroidAdvice
 from criteria.tocilizumab import TocilizumabCheck
+from fhir_mappers.memo import ELEMENTS, MISSING
 
 UCUM = "http://unitsofmeasure.org"
 
@@ -77,8 +79,14 @@ def medication_request(*, patient_id: str, drug: str, dose_mg: Decimal, text: st
         "dosageInstruction": [strip_empty(dosage)],
         "note": [{"text": note}],
     }
-    model = MedicationRequest.model_validate(raw)
-    dumped: dict[str, Any] = strip_empty(model.model_dump(mode="json", exclude_none=True))
+    # Validated once per distinct proposal (its exact JSON bytes); each card gets a fresh copy.
+    key = ("proposal", orjson.dumps(raw, default=repr, option=orjson.OPT_SORT_KEYS))
+    made = ELEMENTS.get(key)
+    if made is MISSING:
+        model = MedicationRequest.model_validate(raw)
+        made = orjson.dumps(strip_empty(model.model_dump(mode="json", exclude_none=True)))
+        ELEMENTS.put(key, made)
+    dumped: dict[str, Any] = orjson.loads(made)
     return dumped
 
 

@@ -8,8 +8,7 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -21,6 +20,7 @@ from criteria.hypotension import low_limit
 from criteria.model import DrugClass, DrugExposure, PatientTimeline
 from criteria.report import astct_assessment
 from criteria.rules import RuleSet
+from criteria.sampling import GradeBound, Slicer
 from criteria.screening import Screening, screen
 from criteria.secondary import ctcae_assessment, lee_assessment
 from criteria.vasopressors import PRESSOR_CLASSES
@@ -62,8 +62,6 @@ def day_post_index(index: DrugExposure | None, now: datetime) -> int | None:
     return None if index is None else (now.date() - index.start.date()).days
 
 
-# Series a grade reads at one time (the others never change it).
-GRADE_SERIES = ("temperature", "systolic_bp", "diastolic_bp", "mean_arterial_pressure", "spo2")
 GRADE_DRUGS = (*PRESSOR_CLASSES, DrugClass.FLUID_BOLUS)
 
 
@@ -110,31 +108,6 @@ def _sample_times(timeline: PatientTimeline, start: datetime, now: datetime,
     return sorted(t for t in times if start <= t <= now)
 
 
-class _Slicer:
-    """Cut a timeline down to what findings_at reads at one time (same result, less data)."""
-
-    def __init__(self, timeline: PatientTimeline, rules: RuleSet) -> None:
-        self.timeline = timeline
-        self.lookback = max(rules.duration("astct.temperature_window"),
-                            rules.duration("hypotension.window")
-                            + rules.duration("hypotension.confirm_within"))
-        self.series = {k: sorted(timeline.series(k), key=lambda m: m.time) for k in GRADE_SERIES}
-        self.times = {k: [m.time for m in v] for k, v in self.series.items()}
-        self.drugs = sorted(timeline.drugs, key=lambda d: d.start)
-        self.starts = [d.start for d in self.drugs]
-
-    def at(self, t: datetime) -> PatientTimeline:
-        """Return the timeline with readings in [t - lookback, t] and drugs started by t."""
-        measurements = dict(self.timeline.measurements)
-        for kind, series in self.series.items():
-            if series:
-                times = self.times[kind]
-                lo, hi = bisect_left(times, t - self.lookback), bisect_right(times, t)
-                measurements[kind] = tuple(series[lo:hi])
-        drugs = tuple(self.drugs[:bisect_right(self.starts, t)])
-        return replace(self.timeline, measurements=measurements, drugs=drugs)
-
-
 def _grade_at(timeline: PatientTimeline, at: datetime, rules: RuleSet, span: EpisodeSpan,
               treatment_start: datetime | None) -> int:
     masked = masking_drug(timeline, span, at, rules) is not None
@@ -145,12 +118,14 @@ def episode_view(timeline: PatientTimeline, now: datetime, rules: RuleSet, span:
                  screening: Screening, current: int | None) -> CrsEpisode:
     """Return onset, peak and current grade, trend and day +N of the open episode."""
     start = screening.treatment_start
-    sliced = _Slicer(timeline, rules)
+    sliced = Slicer(timeline, rules, start)
+    bound = GradeBound(timeline, rules, sliced)
     peak = max(current or 0, 1)
     for t in _sample_times(timeline, span.onset, now, rules):
         if peak == 4:  # the highest ASTCT grade short of death
             break
-        peak = max(peak, _grade_at(sliced.at(t), t, rules, span, start))
+        if bound.at(t) > peak:  # else the grade at t cannot raise the peak
+            peak = max(peak, _grade_at(sliced.at(t), t, rules, span, start))
     before = max(span.onset, now - rules.duration("episode.trend_window"))
     previous = _grade_at(sliced.at(before), before, rules, span, start)
     now_grade = current or 0

@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from criteria.assessment import Assessment
+from criteria.cutoffs import against, criterion_pick, observed_refs
 from criteria.labs import (
     Item,
     any_of,
@@ -23,7 +25,7 @@ from criteria.labs import (
     max_temperature,
     status,
 )
-from criteria.model import PatientTimeline
+from criteria.model import Measurement, PatientTimeline
 from criteria.rules import RuleSet
 
 HLH2004 = "hlh-2004"
@@ -53,38 +55,54 @@ def haemoglobin_below(timeline: PatientTimeline, now: datetime, rules: RuleSet) 
     return "hlh2004.haemoglobin_below"
 
 
+def _below(rules: RuleSet, key: str) -> Callable[[Measurement], int]:
+    """Return 1 when a value is strictly below the cut-off, compared in its printed unit (§0)."""
+    def judge(m: Measurement) -> int:
+        value, cut = against(m, rules, key)
+        return int(value < cut)
+    return judge
+
+
 def _cytopenias(timeline: PatientTimeline, now: datetime, rules: RuleSet) -> tuple[Item, str]:
     hb_key = haemoglobin_below(timeline, now, rules)
     lineages = (("haemoglobin", hb_key), ("platelets", "hlh2004.platelets_below"),
                 ("neutrophils", "hlh2004.anc_below"))
-    low, unknown, readings = 0, [], []
+    low, unknown, readings, used = 0, [], [], []
     for kind, key in lineages:
-        m = criterion_low(timeline, kind, now, rules)
+        m = criterion_pick(timeline, kind, now, rules, _below(rules, key), high=False)
         if m is None:
             unknown.append(kind)
             continue
         readings.append(m)
-        low += m.value < rules.decimal(key)
+        used.append((m, key))
+        low += _below(rules, key)(m)
     need = rules.integer("hlh2004.cytopenia_lineages")
     met = True if low >= need else (False if low + len(unknown) < need else None)
     resolve = f"{', '.join(lab_name(k) for k in unknown)} in the last 72 h" if unknown else None
     item = Item("cytopenias", "3 Cytopenias (≥2 of Hb, platelets, ANC)", status(met),
                 tuple(readings), resolve=resolve, labs=tuple(unknown) if met is None else (),
-                note=f"{low} of 3 lineages low")
+                note=f"{low} of 3 lineages low", observed=observed_refs(rules, used))
     return item, hb_key
 
 
 def _lipids(timeline: PatientTimeline, now: datetime, rules: RuleSet) -> Item:
-    tg = criterion_high(timeline, "triglycerides", now, rules)
+    tg_key = "hlh2004.triglycerides_min"
+
+    def at_or_above(m: Measurement) -> int:
+        value, cut = against(m, rules, tg_key)
+        return int(value >= cut)
+
+    tg = criterion_pick(timeline, "triglycerides", now, rules, at_or_above, high=True)
     fib = criterion_low(timeline, "fibrinogen", now, rules)
-    met = any_of([None if tg is None else tg.value >= rules.decimal("hlh2004.triglycerides_min"),
+    met = any_of([None if tg is None else bool(at_or_above(tg)),
                   None if fib is None else fib.value <= rules.decimal("hlh2004.fibrinogen_max")])
     missing = tuple(k for k, m in (("triglycerides", tg), ("fibrinogen", fib)) if m is None)
     note = "fasting status is not recorded; any triglyceride value is used" if tg else None
     return Item("triglycerides-fibrinogen", "4 Triglycerides ≥265 mg/dL and/or fibrinogen "
                 "≤150 mg/dL", status(met), tuple(m for m in (tg, fib) if m),
                 resolve=f"{' and '.join(missing)} in the last 72 h" if missing else None,
-                labs=missing if met is None else (), note=note)
+                labs=missing if met is None else (), note=note,
+                observed=observed_refs(rules, [(tg, tg_key)]))
 
 
 def _high(timeline: PatientTimeline, now: datetime, rules: RuleSet, kind: str, key: str,

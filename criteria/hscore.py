@@ -9,10 +9,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from criteria.assessment import Assessment
+from criteria.cutoffs import against, criterion_pick, observed_refs
 from criteria.hlh2004 import NOT_VALIDATED
 from criteria.labs import (
     Item,
@@ -35,11 +36,21 @@ IMMUNO = ("known immunosuppression (HIV, or long-term glucocorticoids, ciclospor
 
 def _item(name: str, label: str, points: int, most: int, readings: tuple[Measurement, ...] = (),
           resolve: str | None = None, labs: tuple[str, ...] = (),
-          note: str | None = None) -> Item:
+          note: str | None = None, observed: tuple[str, ...] = ()) -> Item:
     state: Status = "unknown" if points < most else ("met" if points > 0 else "not-met")
     return Item(name, label, state, readings, points=points, max_points=most,
                 resolve=resolve if points < most else None,
-                labs=labs if points < most else (), note=note)
+                labs=labs if points < most else (), note=note, observed=observed)
+
+
+def _band_points(m: Measurement, low: str, high: str, pts: tuple[int, int],
+                 rules: RuleSet) -> int:
+    """Return <low 0; low..high pts[0]; >high pts[1], each compared in the printed unit (§0)."""
+    value, cut = against(m, rules, low)
+    if value < cut:
+        return 0
+    value, cut = against(m, rules, high)
+    return pts[1] if value > cut else pts[0]
 
 
 def _banded(m: Measurement | None, low: str, high: str, pts: tuple[int, int], rules: RuleSet,
@@ -47,11 +58,9 @@ def _banded(m: Measurement | None, low: str, high: str, pts: tuple[int, int], ru
     """Score a value: <low 0; low..high pts[0]; >high pts[1] (unknown: 0 to pts[1])."""
     if m is None:
         return _item(name, label, 0, pts[1], resolve=resolve, labs=(name,))
-    if m.value < rules.decimal(low):
-        points = 0
-    else:
-        points = pts[1] if m.value > rules.decimal(high) else pts[0]
-    return _item(name, label, points, points, (m,))
+    points = _band_points(m, low, high, pts, rules)
+    return _item(name, label, points, points, (m,),
+                 observed=observed_refs(rules, [(m, low), (m, high)]))
 
 
 def _temperature(timeline: PatientTimeline, now: datetime, rules: RuleSet,
@@ -79,15 +88,24 @@ def _organomegaly(timeline: PatientTimeline, p: Mapping[str, int]) -> Item:
 
 def _cytopenias(timeline: PatientTimeline, now: datetime, rules: RuleSet,
                 p: Mapping[str, int]) -> Item:
-    low, unknown, readings = 0, [], []
+    low, unknown, readings, used = 0, [], [], []
+
+    def at_or_below(key: str) -> Callable[[Measurement], int]:
+        def judge(m: Measurement) -> int:
+            value, cut = against(m, rules, key)
+            return int(value <= cut)
+        return judge
+
     for kind, key in (("haemoglobin", "hscore.haemoglobin_max"), ("wbc", "hscore.wbc_max"),
                       ("platelets", "hscore.platelets_max")):
-        m = criterion_low(timeline, kind, now, rules, LABS)
+        m = criterion_pick(timeline, kind, now, rules, at_or_below(key), high=False,
+                           window=LABS)
         if m is None:
             unknown.append(kind)
         else:
             readings.append(m)
-            low += m.value <= rules.decimal(key)
+            used.append((m, key))
+            low += at_or_below(key)(m)
 
     def pts(n: int) -> int:
         return p["cytopenia_three"] if n >= 3 else (p["cytopenia_two"] if n == 2 else 0)
@@ -96,7 +114,8 @@ def _cytopenias(timeline: PatientTimeline, now: datetime, rules: RuleSet,
                  pts(low), pts(low + len(unknown)), tuple(readings),
                  resolve=f"{', '.join(lab_name(k) for k in unknown)} in the last 7 d",
                  labs=tuple(unknown),
-                 note=f"{low} lineage{'s' if low != 1 else ''} low")
+                 note=f"{low} lineage{'s' if low != 1 else ''} low",
+                 observed=observed_refs(rules, used))
 
 
 def _single(m: Measurement | None, hit: bool, points: int, name: str, label: str,
@@ -110,7 +129,11 @@ def hscore_items(timeline: PatientTimeline, now: datetime, rules: RuleSet) -> li
     """Return the nine HScore items with their points (unknown: 0 up to the item maximum)."""
     p = rules.table("hscore.points")
     fer = criterion_high(timeline, "ferritin", now, rules, LABS)
-    tg = criterion_high(timeline, "triglycerides", now, rules, LABS)
+    tg_cuts = ("hscore.triglycerides_mid_min", "hscore.triglycerides_high_above")
+    tg_pts = (p["triglycerides_mid"], p["triglycerides_high"])
+    tg = criterion_pick(timeline, "triglycerides", now, rules,
+                        lambda m: _band_points(m, *tg_cuts, tg_pts, rules), high=True,
+                        window=LABS)
     fib = criterion_low(timeline, "fibrinogen", now, rules, LABS)
     ast = criterion_high(timeline, "ast", now, rules, LABS)
     haemo = facts(timeline, "haemophagocytosis")
@@ -124,8 +147,7 @@ def hscore_items(timeline: PatientTimeline, now: datetime, rules: RuleSet) -> li
         _banded(fer, "hscore.ferritin_mid_min", "hscore.ferritin_high_above",
                 (p["ferritin_mid"], p["ferritin_high"]), rules, "ferritin",
                 "Ferritin (<2000 / 2000-6000 / >6000 ng/mL)", "ferritin in the last 7 d"),
-        _banded(tg, "hscore.triglycerides_mid_min", "hscore.triglycerides_high_above",
-                (p["triglycerides_mid"], p["triglycerides_high"]), rules, "triglycerides",
+        _banded(tg, *tg_cuts, tg_pts, rules, "triglycerides",
                 "Triglycerides (<132.7 / 132.7-354 / >354 mg/dL)",
                 "triglycerides in the last 7 d"),
         _single(fib, fib is not None and fib.value <= rules.decimal("hscore.fibrinogen_max"),

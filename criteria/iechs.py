@@ -29,6 +29,7 @@ from criteria.labs import (
 )
 from criteria.model import DrugClass, DrugExposure, Measurement, OxygenModality, PatientTimeline
 from criteria.rules import RuleSet
+from criteria.sampling import Slicer
 
 IECHS = "iec-hs-2023"
 GRADE_HINT = ("3 if hospitalised for it (e.g. coagulopathy needing blood products); 4 if "
@@ -70,10 +71,14 @@ def crs_improved(timeline: PatientTimeline, now: datetime, rules: RuleSet,
     masked = ep is not None and ep.masked_by is not None
     times = {now - span, now} | {r.time for r in timeline.oxygen if now - span < r.time < now}
     times |= {m.time for m in timeline.series("systolic_bp") if now - span < m.time < now}
-    grades = [grade_of(findings_at(timeline, t, rules, start), masked) for t in sorted(times)]
-    if any(g for g in grades):
-        return False, "CRS not improved: ASTCT grade ≥1 within the last " + say_duration(span)
-    if any(g is None for g in grades):
+    sliced = Slicer(timeline, rules, start)
+    unknown = False
+    for t in sorted(times, reverse=True):  # the latest grade is the likeliest to be >= 1
+        grade = grade_of(findings_at(sliced.at(t), t, rules, start), masked)
+        if grade:
+            return False, "CRS not improved: ASTCT grade ≥1 within the last " + say_duration(span)
+        unknown = unknown or grade is None
+    if unknown:
         return None, "CRS course unknown (no temperature)"
     return True, f"ASTCT grade 0 for at least {say_duration(span)}"
 

@@ -53,6 +53,8 @@ class Item:
     resolve: str | None = None  # what would decide an unknown item
     labs: tuple[str, ...] = ()  # measurement kinds whose result would decide it
     note: str | None = None
+    # references of readings compared in the unit the resource gave (criteria.cutoffs, §0)
+    observed: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON-ready item (no empty members)."""
@@ -65,6 +67,10 @@ class Item:
             out["values"] = [{"kind": m.kind, "value": json_number(m.value), "unit": m.unit,
                               "time": iso(m.time), "reference": m.reference}
                              for m in self.readings]
+            for entry, m in zip(out["values"], self.readings, strict=True):
+                if m.observed is not None and m.reference in self.observed:
+                    entry["observed"] = {"value": json_number(m.observed[0]),
+                                         "unit": m.observed[1]}
         if self.facts:
             out["conditions"] = [{"concept": f.concept, "reference": f.reference}
                                  for f in self.facts]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from criteria.assessment import Assessment
+from criteria.cutoffs import against, criterion_pick, observed_refs
 from criteria.labs import (
     Item,
     assessment,
@@ -30,9 +31,17 @@ KEYS = ["mas.fever_min", "mas.ferritin_above", "mas.platelets_max", "mas.ast_abo
         "hyper.criterion_lab_window", "hyper.temperature_window"]
 
 
-def _item(m: Measurement | None, hit: bool, kind: str, label: str) -> Item:
+def _item(m: Measurement | None, hit: bool, kind: str, label: str,
+          observed: tuple[str, ...] = ()) -> Item:
     return Item(kind, label, status(None if m is None else hit), (m,) if m else (),
-                resolve=f"{lab_name(kind)} in the last 72 h", labs=(kind,) if m is None else ())
+                resolve=f"{lab_name(kind)} in the last 72 h", labs=(kind,) if m is None else (),
+                observed=observed)
+
+
+def _tg_above(m: Measurement, rules: RuleSet) -> int:
+    """Return 1 when triglycerides are strictly above the cut-off in the printed unit (§0)."""
+    value, cut = against(m, rules, "mas.triglycerides_above")
+    return int(value > cut)
 
 
 def applies(timeline: PatientTimeline, rules: RuleSet) -> bool:
@@ -57,15 +66,17 @@ def assess_mas(timeline: PatientTimeline, now: datetime, rules: RuleSet) -> Asse
                      "ferritin", "Ferritin >684 ng/mL")
     plt = criterion_low(timeline, "platelets", now, rules)
     ast = criterion_high(timeline, "ast", now, rules)
-    tg = criterion_high(timeline, "triglycerides", now, rules)
+    tg = criterion_pick(timeline, "triglycerides", now, rules, lambda m: _tg_above(m, rules),
+                        high=True)
     fib = criterion_low(timeline, "fibrinogen", now, rules)
     labs = [
         _item(plt, plt is not None and plt.value <= rules.decimal("mas.platelets_max"),
               "platelets", "Platelets ≤181×10⁹/L"),
         _item(ast, ast is not None and ast.value > rules.decimal("mas.ast_above"), "ast",
               "AST >48 U/L"),
-        _item(tg, tg is not None and tg.value > rules.decimal("mas.triglycerides_above"),
-              "triglycerides", "Triglycerides >156 mg/dL"),
+        _item(tg, tg is not None and bool(_tg_above(tg, rules)), "triglycerides",
+              "Triglycerides >156 mg/dL",
+              observed_refs(rules, [(tg, "mas.triglycerides_above")])),
         _item(fib, fib is not None and fib.value <= rules.decimal("mas.fibrinogen_max"),
               "fibrinogen", "Fibrinogen ≤360 mg/dL"),
     ]

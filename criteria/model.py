@@ -91,6 +91,11 @@ class Measurement:
     ref_high: Decimal | None = None
     status: str = "final"
     flags: tuple[str, ...] = ()  # e.g. "matched-by-text", "hs-assay", "estimated"
+    # (value, UCUM unit) exactly as the resource gave them, set only when the mapper converted
+    # the value into a different unit (e.g. (Decimal("4.0"), "mmol/L") for triglycerides
+    # stored as 354.28 mg/dL); None when the value arrived in the canonical unit. Criteria
+    # compare in this unit when the source prints a cut-off in it (clinical-criteria.md §0).
+    observed: tuple[Decimal, str] | None = None
 
 
 @dataclass(frozen=True)

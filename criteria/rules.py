@@ -3,6 +3,14 @@
 Constants live in ``criteria/data/*.json``; each carries a type, value, unit, source and a
 confidence tag (V, V2, R or assumption; clinical-criteria.md §0). Sites override them by
 dotted name through ``load_rules(overrides)``; unknown names and ill-typed values are refused.
+
+A decimal cut-off may also carry ``"printed": {"<UCUM unit>": "<value>"}``: the same cut-off
+in every unit the source prints (clinical-criteria.md §0: compare in the observed unit when the
+source prints it; otherwise convert). Overriding such a constant with a plain value clears the
+printed alternates unless it restates the default (values are then converted into the
+constant's unit, and the note says so); to keep them, override with a mapping of unit to value
+that includes the constant's own unit, e.g. ``{"mg/dL": "360", "mmol/L": "4.06"}`` (only units
+the default prints are accepted).
 """
 
 from __future__ import annotations
@@ -10,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -35,6 +43,9 @@ class RuleConstant:
     confidence: str
     label: str
     overridden: bool = False
+    # The same cut-off in each unit the source prints (UCUM unit -> value); decimals only.
+    printed: Mapping[str, Decimal] = field(default_factory=dict)
+    printed_cleared: bool = False  # a plain site override dropped the printed alternates
 
     def shown(self) -> str:
         """Return the value as a short text with its unit (e.g. "38.0 Cel", "72 h")."""
@@ -124,6 +135,13 @@ class RuleSet:
             raise TypeError(name)
         return value
 
+    def printed(self, name: str) -> Mapping[str, Decimal]:
+        """Return the cut-off in each unit the source prints (UCUM unit -> value); may be empty."""
+        const = self.constant(name)
+        if const.type != "decimal":
+            raise TypeError(f"{name} is a {const.type}, not a decimal")
+        return const.printed
+
     def confidence(self, name: str) -> str:
         """Return the confidence tag of a constant."""
         return self.constant(name).confidence
@@ -137,6 +155,8 @@ class RuleSet:
         const = self.constant(name)
         text = f"{const.label} ({name} = {const.shown()}"
         text += ", site setting)" if const.overridden else ")"
+        if const.printed_cleared:
+            text += f"; compared in {const.unit} only (printed units cleared by the site setting)"
         if const.confidence == "R":
             return f"unconfirmed threshold: {text}"
         if const.confidence == "assumption":
@@ -209,6 +229,42 @@ def _merge_table(name: str, default: Mapping[str, Any], raw: object) -> Mapping[
     return merged
 
 
+def _printed(name: str, raw: object, value: Value, unit: str | None,
+             allowed: Mapping[str, Decimal] | None = None) -> dict[str, Decimal]:
+    """Return a validated printed-units map; its entry in the constant's own unit must agree."""
+    if not isinstance(raw, Mapping) or not raw:
+        raise ValueError(f"rule {name}: printed must be a non-empty object of unit to value")
+    out: dict[str, Decimal] = {}
+    for key, amount in raw.items():
+        if not isinstance(key, str) or not key.strip():
+            raise ValueError(f"rule {name}: printed unit {key!r} is not a unit")
+        if allowed is not None and key not in allowed and key != unit:
+            raise ValueError(f"rule {name}: the source prints no cut-off in {key!r}")
+        parsed = _parse(f"{name}.printed[{key}]", "decimal", amount, None)
+        assert isinstance(parsed, Decimal)
+        out[key] = parsed
+    if unit in out and out[unit] != value:
+        raise ValueError(f"rule {name}: printed {unit} {out[unit]} disagrees with value {value}")
+    return out
+
+
+def _override(name: str, const: RuleConstant, raw: object) -> RuleConstant:
+    """Return a constant with a site override applied (see the module docstring)."""
+    if isinstance(const.value, Mapping):
+        return replace(const, value=_merge_table(name, const.value, raw), overridden=True)
+    if const.printed and isinstance(raw, Mapping):
+        if const.unit not in raw:
+            raise ValueError(f"rule {name}: a unit map must include {const.unit!r}")
+        value = _parse(name, const.type, raw[const.unit], const.unit)
+        printed = _printed(name, raw, value, const.unit, const.printed)
+        return replace(const, value=value, printed=printed, overridden=True)
+    value = _parse(name, const.type, raw, const.unit)
+    if value == const.value:  # the default restated: its printed units still hold
+        return replace(const, value=value, overridden=True)
+    return replace(const, value=value, overridden=True, printed={},
+                   printed_cleared=bool(const.printed))
+
+
 def _read_files() -> list[tuple[str, str]]:
     folder = resources.files("criteria").joinpath("data")
     files = [f for f in folder.iterdir() if f.name.endswith(".json")]
@@ -225,9 +281,16 @@ def _constants(files: list[tuple[str, str]]) -> dict[str, RuleConstant]:
             if kind not in TYPES or confidence not in CONFIDENCES:
                 raise ValueError(f"rule {name}: bad type or confidence in {filename}")
             unit = spec.get("unit")
+            value = _parse(name, kind, spec["value"], unit)
+            printed: dict[str, Decimal] = {}
+            if "printed" in spec:
+                if kind != "decimal":
+                    raise ValueError(f"rule {name}: printed units are for decimal cut-offs only")
+                printed = _printed(name, spec["printed"], value, unit)
             out[name] = RuleConstant(
-                name=name, type=kind, value=_parse(name, kind, spec["value"], unit), unit=unit,
-                source=spec["source"], confidence=confidence, label=spec["label"])
+                name=name, type=kind, value=value, unit=unit,
+                source=spec["source"], confidence=confidence, label=spec["label"],
+                printed=printed)
     return out
 
 
@@ -243,14 +306,11 @@ def load_rules(overrides: Mapping[str, object] | None = None) -> RuleSet:
         for name in sorted(overrides):
             if name not in constants:
                 raise ValueError(f"unknown rule override: {name}")
-            const, raw = constants[name], overrides[name]
-            if isinstance(const.value, Mapping):
-                value: Value = _merge_table(name, const.value, raw)
-            else:
-                value = _parse(name, const.type, raw, const.unit)
-            constants[name] = replace(const, value=value, overridden=True)
+            constants[name] = _override(name, constants[name], overrides[name])
         shown = json.dumps({n: constants[n].shown() if constants[n].type != "table"
-                            else constants[n].value for n in sorted(overrides)},
+                            else constants[n].value for n in sorted(overrides)}
+                           | {f"{n}.printed": constants[n].printed for n in sorted(overrides)
+                              if constants[n].printed},
                            sort_keys=True, default=str)
         version += "+" + hashlib.sha256(shown.encode()).hexdigest()[:8]
     return RuleSet(constants, version)

@@ -16,6 +16,14 @@ class Notes:
         """Record one warning about a resource (or part of one)."""
         self._items.append(MappingWarning(code=code, message=message, reference=reference))
 
+    def items(self) -> tuple[MappingWarning, ...]:
+        """Return the warnings recorded so far (bulk counts excluded)."""
+        return tuple(self._items)
+
+    def extend(self, items: tuple[MappingWarning, ...]) -> None:
+        """Record warnings already made (replayed from a memo), in order."""
+        self._items.extend(items)
+
     def codes_by_reference(self) -> dict[str | None, set[str]]:
         """Return the codes of the warnings recorded so far, by reference."""
         found: dict[str | None, set[str]] = {}

@@ -9,6 +9,11 @@ Status: final, amended, corrected, preliminary and unknown are used (status kept
 Measurement); registered (no result yet), cancelled and entered-in-error are excluded,
 each with a warning. Time: effectiveDateTime, effectivePeriod (its start) or
 effectiveInstant; ``issued`` only as a fallback, flagged "time-from-issued".
+
+Memo (``fhir_mappers.memo``): what one Observation gives apart from the evaluation time (its
+warnings, time, measurements and device facts) is kept under the digest of its exact JSON
+bytes; only the look-back check runs again for each request. Identical Quantity, reference
+range, code and device elements are validated and converted once.
 """
 
 from __future__ import annotations
@@ -18,15 +23,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from criteria.model import Measurement
-from fhir_mappers.codes import Match, device_class, observation_kind
+from criteria.model import MappingWarning, Measurement
+from fhir_mappers.codes import Match, device_class
 from fhir_mappers.context import UNREADABLE, Context
+from fhir_mappers.elements import Invalid, element, kind_of, of_interest
+from fhir_mappers.fhirtime import When
+from fhir_mappers.memo import MISSING, OBSERVATIONS, resource_key
+from fhir_mappers.notes import Notes
+from fhir_mappers.options import MapperOptions
 from fhir_mappers.r4 import CodeableConcept, ObservationReferenceRange, Quantity
-from fhir_mappers.values import Reading, measurement
+from fhir_mappers.values import Reading, memo_measurement
 
 USED = frozenset({"final", "amended", "corrected", "preliminary", "unknown"})
 EXCLUDED = frozenset({"cancelled", "entered-in-error", "registered"})
 _SPECIAL = ("bp_panel", "oxygen_device")
+_OPTIONS: dict[MapperOptions, int] = {}  # options -> small tag in memo keys
 
 
 @dataclass(frozen=True)
@@ -48,76 +59,103 @@ class ObservationResult:
     devices: list[DeviceFact] = field(default_factory=list)
 
 
-class _Invalid(Exception):
-    """An element failed validation; the Observation is set aside."""
+@dataclass(frozen=True)
+class _Mapped:
+    """What an Observation in the look-back window gives: warnings, values, devices."""
+
+    notes: tuple[MappingWarning, ...]
+    measurements: tuple[Measurement, ...]
+    devices: tuple[DeviceFact, ...]
 
 
-def _of_interest(raw: Mapping[str, Any]) -> Match | None:
-    """Return the code match, or a panel placeholder if only components are of interest."""
-    found = observation_kind(raw.get("code"))
-    if found is not None:
-        return found
-    components = raw.get("component")
-    for comp in components if isinstance(components, list) else ():
-        if isinstance(comp, Mapping) and observation_kind(comp.get("code")) is not None:
-            return Match("bp_panel", False)
-    return None
+@dataclass
+class _Read:
+    """One Observation read without the evaluation time; ``mapped`` is filled on first use."""
+
+    before: tuple[MappingWarning, ...]  # warnings up to the time check
+    when: When | None  # None: the Observation gives nothing more
+    match: Match | None = None
+    status: str = ""
+    mapped: _Mapped | None = None
 
 
 def map_observations(resources: list[dict[str, Any]], ctx: Context) -> ObservationResult:
     """Map raw Observations; warn about and skip any that cannot be used."""
     out = ObservationResult()
+    tag = _OPTIONS.setdefault(ctx.options, len(_OPTIONS))
     for raw in resources:
         ref = f"Observation/{raw.get('id')}"
         try:
-            _observation(raw, ref, ctx, out)
+            _observation(raw, ref, ctx, out, tag)
         except UNREADABLE:
             ctx.notes.add("invalid-resource", "observation could not be read", ref)
     return out
 
 
-def _observation(raw: Mapping[str, Any], ref: str, ctx: Context,
-                 out: ObservationResult) -> None:
-    """Map one Observation into ``out`` (all or nothing)."""
-    match = _of_interest(raw)
+def _observation(raw: Mapping[str, Any], ref: str, ctx: Context, out: ObservationResult,
+                 tag: int) -> None:
+    """Map one Observation into ``out`` (all or nothing), from the memo when it is there."""
+    digest = resource_key(raw)
+    key = None if digest is None else (tag, digest)
+    read = OBSERVATIONS.get(key)
+    if read is MISSING:
+        read = _flushing(ctx, lambda local: _read(raw, ref, local))
+        OBSERVATIONS.put(key, read)
+    ctx.notes.extend(read.before)
+    when, match = read.when, read.match
+    if when is None or match is None or not ctx.in_window(when.start, when.end, ref,
+                                                          "observations"):
+        return
+    mapped = read.mapped
+    if mapped is None:
+        reading = Reading(match, when.start, ref, read.status,
+                          ("time-from-issued",) if when.source == "issued" else ())
+        mapped = read.mapped = _flushing(ctx, lambda local: _map(raw, reading, when.end, local))
+    ctx.notes.extend(mapped.notes)
+    out.measurements += mapped.measurements
+    out.devices += mapped.devices
+
+
+def _flushing(ctx: Context, step: Any) -> Any:
+    """Run a step on a private warning sink; on junk, hand its warnings over and re-raise."""
+    local = Context(ctx.now, ctx.options, Notes())
+    try:
+        return step(local)
+    except UNREADABLE:
+        ctx.notes.extend(local.notes.items())
+        raise
+
+
+def _read(raw: Mapping[str, Any], ref: str, ctx: Context) -> _Read:
+    """Check code, status and time (never the evaluation time: this result is kept)."""
+    match = of_interest(raw)
     if match is None:
-        return  # no criterion reads this code
+        return _Read((), None)  # no criterion reads this code
     status = raw.get("status")
     if not isinstance(status, str):
         ctx.notes.add("invalid-status", "observation status missing or not valid", ref)
-        return
-    if status in EXCLUDED:
+    elif status in EXCLUDED:
         ctx.notes.add(status, f"observation status {status} excluded", ref)
-        return
-    if status not in USED:
+    elif status not in USED:
         ctx.notes.add("invalid-status", "observation status missing or not valid", ref)
-        return
-    when = ctx.when(raw, "effective", ref, fallback="issued")
-    if when is None or not ctx.in_window(when.start, when.end, ref, "observations"):
-        return
-    extra: tuple[str, ...] = ()
-    if when.source == "issued":
-        extra = ("time-from-issued",)
-    reading = Reading(match, when.start, ref, status, extra)
+    else:
+        when = ctx.when(raw, "effective", ref, fallback="issued")
+        return _Read(ctx.notes.items(), when, match, status)
+    return _Read(ctx.notes.items(), None)
+
+
+def _map(raw: Mapping[str, Any], reading: Reading, end: datetime | None,
+         ctx: Context) -> _Mapped:
+    """Map the values of an Observation in the window (all or nothing)."""
     found = ObservationResult()
     try:
-        _map_one(raw, reading, when.end, ctx, found)
-    except _Invalid:
-        return
-    if extra:
-        ctx.notes.add("time-from-issued", "no effective time; issued time used", ref)
-    out.measurements += found.measurements
-    out.devices += found.devices
-
-
-def _element(model: Any, data: Any, ref: str, ctx: Context, where: str) -> Any:
-    """Validate one element with its R4B model; raise _Invalid (after a warning) on failure."""
-    found = ctx.validate(model, data, ref, at=where) if isinstance(data, Mapping) else None
-    if found is None:
-        if not isinstance(data, Mapping):
-            ctx.notes.add("invalid-resource", f"failed FHIR R4 validation at {where}", ref)
-        raise _Invalid
-    return found
+        _map_one(raw, reading, end, ctx, found)
+    except Invalid:
+        return _Mapped(ctx.notes.items(), (), ())
+    if reading.extra_flags:
+        ctx.notes.add("time-from-issued", "no effective time; issued time used",
+                      reading.reference)
+    return _Mapped(ctx.notes.items(), tuple(found.measurements), tuple(found.devices))
 
 
 def _value(holder: Mapping[str, Any], reading: Reading, ctx: Context,
@@ -131,11 +169,16 @@ def _value(holder: Mapping[str, Any], reading: Reading, ctx: Context,
         code = "non-quantity-value" if any(k.startswith("value") for k in holder) else "no-value"
         ctx.notes.add(code, f"{where} has no Quantity value", ref)
         return
-    q = _element(Quantity, holder["valueQuantity"], ref, ctx, "valueQuantity")
+    raw_q = holder["valueQuantity"]
     ranges = holder.get("referenceRange") or []
     first = ranges[:1] if isinstance(ranges, list) else [ranges]
-    checked = [_element(ObservationReferenceRange, r, ref, ctx, "referenceRange") for r in first]
-    found = measurement(reading, q, checked, ctx.notes)
+
+    def validated() -> tuple[Any, list[Any]]:
+        q = element(Quantity, raw_q, ref, ctx, "valueQuantity")
+        return q, [element(ObservationReferenceRange, r, ref, ctx, "referenceRange")
+                   for r in first]
+
+    found = memo_measurement(reading, (raw_q, first), validated, ctx.notes)
     if found is not None:
         out.measurements.append(found)
 
@@ -151,9 +194,9 @@ def _map_one(raw: Mapping[str, Any], reading: Reading, end: datetime | None, ctx
     if not isinstance(components, list):
         ctx.notes.add("invalid-resource", "failed FHIR R4 validation at component",
                       reading.reference)
-        raise _Invalid
+        raise Invalid
     for index, comp in enumerate(components):
-        comp_match = observation_kind(comp.get("code")) if isinstance(comp, Mapping) else None
+        comp_match = kind_of(comp.get("code")) if isinstance(comp, Mapping) else None
         if comp_match is None or comp_match.target in _SPECIAL:
             continue
         comp_reading = Reading(comp_match, reading.time, f"{reading.reference}#component-{index}",
@@ -169,7 +212,7 @@ def _device(raw: Mapping[str, Any], reading: Reading, end: datetime | None, ctx:
         return
     concept = raw.get("valueCodeableConcept")
     if concept is not None:
-        _element(CodeableConcept, concept, ref, ctx, "valueCodeableConcept")
+        element(CodeableConcept, concept, ref, ctx, "valueCodeableConcept")
     text = raw.get("valueString")
     found = device_class(concept, text if isinstance(text, str) else None)
     if found is None:

@@ -76,14 +76,20 @@ class Collected:
         if isinstance(full_url, str) and full_url:
             self._urls[full_url] = (rtype, rid)
 
+    @staticmethod
+    def _settle(rtype: str, rid: str, copies: list[dict[str, Any]],
+                notes: Notes) -> dict[str, Any]:
+        """Pick the winning copy of a duplicated resource (a lone copy needs no ranking)."""
+        ranked = [(_rank(c), c) for c in copies]
+        if len({rank[3] for rank, _ in ranked}) > 1:
+            notes.add("duplicate-conflict", "copies of one resource differ; one was chosen",
+                      f"{rtype}/{rid}")
+        return max(ranked, key=lambda pair: pair[0])[1]
+
     def finish(self, notes: Notes) -> Collected:
         """Pick one copy of each resource (order-independent) and index Medications."""
         for (rtype, rid), copies in self._copies.items():
-            ranked = [(_rank(c), c) for c in copies]
-            best = max(ranked, key=lambda pair: pair[0])[1]
-            if len({rank[3] for rank, _ in ranked}) > 1:
-                notes.add("duplicate-conflict", "copies of one resource differ; one was chosen",
-                          f"{rtype}/{rid}")
+            best = copies[0] if len(copies) == 1 else self._settle(rtype, rid, copies, notes)
             self.by_type.setdefault(rtype, []).append(best)
             if rtype == "Medication":
                 self.medications[f"Medication/{rid}"] = best

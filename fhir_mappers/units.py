@@ -108,3 +108,12 @@ def convert(kind: str, value: Decimal, unit: str) -> Decimal | None:
         return None
     func = table.get(normalise_unit(unit)[0])
     return None if func is None else func(value)
+
+
+def convert_observed(kind: str, value: Decimal, unit: str) -> tuple[Decimal, bool] | None:
+    """Like ``convert``, also saying whether a factor was applied (the unit really changed)."""
+    table = TABLE.get(kind)
+    if table is None:
+        return None
+    func = table.get(normalise_unit(unit)[0])
+    return None if func is None else (func(value), func is not _SAME)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -9,9 +10,10 @@ from typing import Any
 
 from criteria.model import CANONICAL_UNITS, Measurement
 from fhir_mappers.codes import Match, percent_twin
+from fhir_mappers.memo import ELEMENTS, MISSING, tagged
 from fhir_mappers.notes import Notes
 from fhir_mappers.plausible import plausible, sane
-from fhir_mappers.units import convert, normalise_unit
+from fhir_mappers.units import convert, convert_observed, normalise_unit
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,16 @@ def to_canonical(kind: str, value: Decimal, units: list[str]) -> Decimal | None:
         converted = convert(kind, value, unit)
         if converted is not None:
             return converted
+    return None
+
+
+def to_canonical_observed(kind: str, value: Decimal, units: list[str]
+                          ) -> tuple[Decimal, tuple[Decimal, str] | None] | None:
+    """Return (canonical value, (value, unit) as given if converted, else None), or None."""
+    for unit in units:
+        found = convert_observed(kind, value, unit)
+        if found is not None:
+            return found[0], ((value, unit.strip()) if found[1] else None)
     return None
 
 
@@ -78,10 +90,11 @@ def measurement(reading: Reading, q: Any, ranges: list[Any], notes: Notes) -> Me
         if settled is None:
             return None
         kind = settled
-    value = to_canonical(kind, Decimal(q.value), units)
-    if value is None:
+    found = to_canonical_observed(kind, Decimal(q.value), units)
+    if found is None:
         notes.add("unknown-unit", f"unit missing or not convertible for {kind}", ref)
         return None
+    value, observed = found
     if not plausible(kind, value):
         notes.add("implausible-value", f"{kind} outside its plausible range; set aside", ref)
         return None
@@ -96,7 +109,35 @@ def measurement(reading: Reading, q: Any, ranges: list[Any], notes: Notes) -> Me
     return Measurement(
         kind=kind, time=reading.time, value=value, unit=CANONICAL_UNITS[kind], reference=ref,
         ref_low=low, ref_high=high, status=reading.status, flags=tuple(dict.fromkeys(flags)),
+        observed=observed,
     )
+
+
+def memo_measurement(reading: Reading, raw: Any, validated: Callable[[], tuple[Any, list[Any]]],
+                     notes: Notes) -> Measurement | None:
+    """Return ``measurement`` for a Quantity and its first range, kept by their JSON bytes.
+
+    ``validated`` returns the validated Quantity and ranges (or raises); it runs only when
+    the same bytes with the same match were not met before. The result and its warnings
+    depend on nothing else (the time, reference and status are set from ``reading``).
+    """
+    key = tagged(("measurement", reading.match, reading.extra_flags), raw)
+    hit = ELEMENTS.get(key)
+    if hit is MISSING:
+        q, ranges = validated()
+        sink = Notes()
+        made = measurement(reading, q, ranges, sink)
+        hit = (made, tuple((w.code, w.message) for w in sink.items()))
+        ELEMENTS.put(key, hit)
+    made, said = hit
+    for code, message in said:
+        notes.add(code, message, reading.reference)
+    if made is None:
+        return None
+    return Measurement(kind=made.kind, time=reading.time, value=made.value, unit=made.unit,
+                       reference=reading.reference, ref_low=made.ref_low,
+                       ref_high=made.ref_high, status=reading.status, flags=made.flags,
+                       observed=made.observed)
 
 
 def _sane_ranges(ranges: list[Any]) -> bool:

@@ -74,7 +74,8 @@ class GunicornServer(AppServer):
 
 def serve(settings: Settings) -> None:
     """Block serving requests until stopped."""
-    from cds_service import create_app
+    from cds_service import close_app, create_app
 
-    create_app({"SETTINGS": settings})  # fail fast on bad rule data before forking workers
+    app = create_app({"SETTINGS": settings})  # fail fast on bad settings or data before forking
+    close_app(app)  # no database connection may cross the fork
     GunicornServer(settings).run()

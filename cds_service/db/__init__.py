@@ -14,7 +14,6 @@ from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
 from cds_service.settings import Settings
 
@@ -49,8 +48,10 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         if url.startswith("sqlite"):
-            # NullPool: a file connection is cheap, and none outlives its use (fork-safe).
-            self.engine: Engine = create_engine(url, poolclass=NullPool,
+            # A small pool per process: opening a connection and its PRAGMAs on every request
+            # cost about a third of a worker's time (docs/performance.md). Engines are made
+            # after gunicorn forks; `crs-cds serve` disposes the master's before forking.
+            self.engine: Engine = create_engine(url, pool_size=2, max_overflow=6,
                                                 connect_args={"timeout": 15})
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:

@@ -24,6 +24,7 @@ from fhir_mappers.medref import unmatched
 from fhir_mappers.oxygen import OxygenDrug
 from fhir_mappers.plausible import plausible, sane_dose
 from fhir_mappers.r4 import MedicationAdministration
+from fhir_mappers.references import relative
 from fhir_mappers.routes import route_of
 from fhir_mappers.text import concept_texts
 from fhir_mappers.units import convert
@@ -143,7 +144,7 @@ def _administration(raw: Mapping[str, Any], ref: str, ctx: Context,
         source=DrugSource.ADMINISTRATION, status=status, reference=ref, end=end, dose=dose,
         dose_unit=dose_unit, rate=rate, rate_unit=rate_unit,
         is_continuous=is_period or rate is not None,
-        request_reference=model.request.reference if model.request else None,
+        request_reference=relative(model.request.reference) if model.request else None,
         product=display, flags=(*flags, *route_flags),
         period_open=is_period and when.end is None, route=route,
     )

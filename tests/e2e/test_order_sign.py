@@ -178,3 +178,20 @@ def test_sandbox_shaped_request_over_http_and_empty_draft_orders(client: FlaskCl
     resp = client.post(SERVICE, json=body)
     assert resp.status_code == 200
     assert resp.get_json()["cards"] == []
+
+
+def test_a_draft_that_does_not_validate_loses_only_its_update_suggestion(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # cds-hooks.md §1: parse input leniently. The dose fix re-emits the whole draft, which must
+    # validate; when the EHR's own draft does not (here `note` is a string), the update is
+    # withheld with a note, and every card is still answered.
+    body = cart_request()
+    for entry in body["context"]["draftOrders"]["entry"]:
+        if entry["resource"]["id"] == "mr-toci":
+            entry["resource"]["note"] = "give slowly"
+    cards = evaluate(capsys, tmp_path, body)["response"]["cards"]
+    toci = next(c for c in cards if c["summary"].startswith("Tocilizumab order"))
+    assert "could not be proposed" in toci["detail"]
+    actions = [a["type"] for s in toci.get("suggestions", []) for a in s["actions"]]
+    assert "update" not in actions
+    assert any(c["summary"].startswith("Delay") for c in cards)

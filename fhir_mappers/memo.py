@@ -1,8 +1,8 @@
 """Bounded per-process memos keyed on content, so identical input is mapped once.
 
 A key is the exact JSON bytes of the input (orjson), or their 128-bit BLAKE2b digest for
-whole resources, so a changed resource never finds an old entry: nothing here can go stale,
-it can only be evicted. Values are immutable mapping results (frozen dataclasses, tuples,
+whole resources and long elements, so a changed resource never finds an old entry: nothing
+here can go stale, it can only be evicted. Values are immutable mapping results (frozen dataclasses, tuples,
 validated element models that are never changed after validation); never request bodies,
 never tokens. Each memo holds at most ``size`` entries (least recently used evicted first).
 """
@@ -64,12 +64,24 @@ class BoundedMemo:
         return len(self._data)
 
 
-def element_key(data: Any) -> bytes | None:
-    """Return the exact JSON bytes of a small element, or None when it is not plain JSON."""
+# Keys longer than this are replaced by their digest, so memory is bounded by the entry count
+# whatever the size of the input (a 1 MB code.text must not become a 1 MB key).
+MAX_RAW_KEY = 256
+
+
+def _json(data: Any) -> bytes | None:
     try:
         return orjson.dumps(data)
     except (TypeError, ValueError):  # Decimal, datetime, huge ints: not cached
         return None
+
+
+def element_key(data: Any) -> bytes | None:
+    """Return the exact JSON bytes of an element (a digest when long), None if not plain JSON."""
+    raw = _json(data)
+    if raw is None or len(raw) <= MAX_RAW_KEY:
+        return raw
+    return b"#" + hashlib.blake2b(raw, digest_size=16).digest()  # JSON never starts with "#"
 
 
 def tagged(tag: Any, data: Any) -> tuple[Any, bytes] | None:
@@ -80,7 +92,7 @@ def tagged(tag: Any, data: Any) -> tuple[Any, bytes] | None:
 
 def resource_key(data: Any) -> bytes | None:
     """Return the 128-bit BLAKE2b digest of a resource's exact JSON bytes (None: no key)."""
-    raw = element_key(data)
+    raw = _json(data)
     return None if raw is None else hashlib.blake2b(raw, digest_size=16).digest()
 
 

@@ -142,3 +142,17 @@ def test_a_proposal_is_a_fresh_copy_each_time() -> None:
     assert second["status"] == "draft"
     memo.set_enabled(False)
     assert medication_request(**args) == second
+
+
+def test_a_long_element_is_keyed_by_its_digest_not_its_bytes() -> None:
+    # Memory is bounded by the entry count only if keys are small (review finding S4).
+    from fhir_mappers.memo import MAX_RAW_KEY, element_key
+
+    short = element_key({"text": "temperature"})
+    long = element_key({"text": "x" * 1_000_000})
+    assert short is not None
+    assert long is not None
+    assert len(short) <= MAX_RAW_KEY
+    assert len(long) == 17
+    assert element_key({"text": "x" * 1_000_000}) == long
+    assert element_key({"text": "y" * 1_000_000}) != long

@@ -2,9 +2,10 @@
 
 A key is the exact JSON bytes of the input (orjson), or their 128-bit BLAKE2b digest for
 whole resources and long elements, so a changed resource never finds an old entry: nothing
-here can go stale, it can only be evicted. Values are immutable mapping results (frozen dataclasses, tuples,
-validated element models that are never changed after validation); never request bodies,
-never tokens. Each memo holds at most ``size`` entries (least recently used evicted first).
+here can go stale, it can only be evicted. Values are immutable mapping results (frozen
+dataclasses, tuples, validated element models that are never changed after validation);
+never request bodies, never tokens. Each memo holds at most ``size`` entries (least
+recently used evicted first).
 """
 
 from __future__ import annotations

@@ -74,19 +74,20 @@ def medication_request(*, patient_id: str, drug: str, dose_mg: Decimal, text: st
         "status": "draft",
         "intent": "proposal",
         "medicationCodeableConcept": _concept(content.medication(drug)),
-        "subject": {"reference": f"Patient/{patient_id}"},
         "reasonCode": [{"text": reason}],
         "dosageInstruction": [strip_empty(dosage)],
         "note": [{"text": note}],
     }
-    # Validated once per distinct proposal (its exact JSON bytes); each card gets a fresh copy.
+    # Validated once per distinct proposal (its exact JSON bytes, without the patient, so the
+    # memo holds no patient ids); each card gets a fresh copy with its own subject.
     key = ("proposal", orjson.dumps(raw, default=repr, option=orjson.OPT_SORT_KEYS))
     made = ELEMENTS.get(key)
     if made is MISSING:
-        model = MedicationRequest.model_validate(raw)
+        model = MedicationRequest.model_validate({**raw, "subject": {"reference": "Patient/x"}})
         made = orjson.dumps(strip_empty(model.model_dump(mode="json", exclude_none=True)))
         ELEMENTS.put(key, made)
     dumped: dict[str, Any] = orjson.loads(made)
+    dumped["subject"] = {"reference": f"Patient/{patient_id}"}
     return dumped
 
 

@@ -28,13 +28,13 @@ NO_CUTOFF = ("no cut-off: EASIX risk-group cut-offs are not confirmed; shown as 
 SAME_DAY = "inputs: the latest values drawn on one calendar day (UTC)"
 
 
-def _by_day(timeline: PatientTimeline, kinds: Sequence[str],
-            now: datetime) -> list[tuple[date, list[Measurement]]]:
+def same_day_inputs(timeline: PatientTimeline, kinds: Sequence[str], now: datetime,
+                    since: datetime | None = None) -> list[tuple[date, list[Measurement]]]:
     """Return calendar days with every kind drawn, newest first, with that day's latest values."""
     days: dict[date, dict[str, Measurement]] = {}
     for kind in kinds:
         for m in timeline.series(kind):
-            if m.time <= now and usable(m):
+            if m.time <= now and usable(m) and (since is None or m.time >= since):
                 days.setdefault(m.time.date(), {})[kind] = m  # series is oldest first
     return [(d, [v[k] for k in kinds]) for d, v in sorted(days.items(), reverse=True)
             if all(k in v for k in kinds)]
@@ -62,7 +62,7 @@ def _value(inputs: list[Measurement], crp: bool) -> Decimal | None:
 
 def _assess(name: str, kinds: Sequence[str], crp: bool, timeline: PatientTimeline,
             now: datetime, rules: RuleSet) -> Assessment:
-    days = _by_day(timeline, kinds, now)
+    days = same_day_inputs(timeline, kinds, now)
     label = "LDH × CRP (mg/dL) ÷ platelets" if crp else "LDH × creatinine ÷ platelets"
     if not days or _value(days[0][1], crp) is None:
         item = Item(name, label, "unknown", resolve="LDH, " + lab_name(kinds[1]) + " and platelets "

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from criteria.assessment import Evidence, iso, json_number
 from criteria.common import dosing_weight, given, in_window, latest_before, say_duration
-from criteria.easix import easix, log2, m_easix
+from criteria.easix import easix, log2, m_easix, same_day_inputs
 from criteria.model import DrugClass, DrugExposure, DrugSource, Measurement, PatientTimeline
 from criteria.rules import RuleSet
 
@@ -187,14 +187,9 @@ def tocilizumab_readiness(timeline: PatientTimeline, order: DrugExposure,
 def _same_day(timeline: PatientTimeline, kinds: tuple[str, ...], now: datetime,
               rules: RuleSet) -> dict[str, Measurement] | None:
     """Return the latest values of kinds drawn on one calendar day within the EASIX window."""
-    start = now - rules.duration("order.easix_max_age")
-    series = {k: in_window(timeline.series(k), start, now) for k in kinds}
-    days = sorted({m.time.date() for m in series[kinds[0]]}, reverse=True)
-    for day in days:
-        found = {k: [m for m in s if m.time.date() == day] for k, s in series.items()}
-        if all(found.values()):
-            return {k: v[-1] for k, v in found.items()}
-    return None
+    days = same_day_inputs(timeline, kinds, now,
+                           since=now - rules.duration("order.easix_max_age"))
+    return dict(zip(kinds, days[0][1], strict=True)) if days else None
 
 
 def easix_baseline(timeline: PatientTimeline, now: datetime, rules: RuleSet) -> CheckResult:

@@ -22,8 +22,8 @@ from cds_service.settings import Settings
 
 log = logging.getLogger(__name__)
 EXTENSION = "crs_cds_auth"
-BEARER = re.compile(r"^Bearer +([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)\s*$",
-                    re.IGNORECASE)
+BEARER = re.compile(r"Bearer +([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*)[ \t]*",
+                    re.IGNORECASE)  # used with fullmatch
 FEEDBACK_SUFFIX = "/feedback"
 
 
@@ -68,7 +68,7 @@ def authenticate() -> None:
         return
     if settings.anonymous_discovery and request.path.rstrip("/") == "/cds-services":
         return
-    match = BEARER.match(request.headers.get("Authorization", ""))
+    match = BEARER.fullmatch(request.headers.get("Authorization", ""))
     if match is None:
         log.warning("request refused (401): no bearer JWT",
                     extra={"event": "auth-rejected", "reason": "no bearer JWT"})

@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 
 Jwk = Mapping[str, Any]
 MAX_JWKS_BYTES = 256_000
+# Keys fetched from a URL are dropped this long after the last successful fetch, even if
+# the JWKS endpoint is down, so a revoked key cannot outlive an outage (docs/security.md).
+# A module constant for now; it could become a setting (CDS_JWKS_MAX_AGE).
+MAX_KEY_AGE = 24 * 3600.0
 
 
 class JwksFetcher(Protocol):
@@ -110,11 +114,12 @@ class FileKeys:
 
 
 class UrlKeys:
-    """A JWKS URL, cached for ``ttl`` seconds; refreshes at most once per ``min_interval``."""
+    """A JWKS URL, cached for ``ttl`` seconds (never past ``max_age``); rate-limited refresh."""
 
     def __init__(self, url: str, fetch: JwksFetcher, *, ttl: float, min_interval: float,
-                 timeout: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.url, self.fetch, self.ttl = url, fetch, ttl
+                 timeout: float, clock: Callable[[], float] = time.monotonic,
+                 max_age: float = MAX_KEY_AGE) -> None:
+        self.url, self.fetch, self.ttl, self.max_age = url, fetch, min(ttl, max_age), max_age
         self.min_interval, self.timeout, self.clock = min_interval, timeout, clock
         self._keys: list[Jwk] = []
         self._fetched_at: float | None = None
@@ -137,13 +142,18 @@ class UrlKeys:
     def keys(self) -> list[Jwk]:
         """Return the cached keys, fetching when the cache is empty or older than the TTL.
 
-        A failed fetch keeps the previous keys and is not retried within the interval.
+        A failed fetch keeps the previous keys, and is not retried within the interval, until
+        they are ``max_age`` old: then no key is trusted until a fetch succeeds.
         """
         with self._lock:
             now = self.clock()
             stale = self._fetched_at is None or now - self._fetched_at >= self.ttl
             if stale and self._may_fetch(now):
                 self._load()
+            if self._keys and self._fetched_at is not None and (
+                    self.clock() - self._fetched_at >= self.max_age):
+                log.error("JWKS keys dropped: no successful fetch within the maximum age")
+                self._keys = []
             return self._keys
 
     def refresh(self) -> bool:
@@ -156,9 +166,10 @@ class KeyCache:
     """One UrlKeys per URL, shared by every client that names it."""
 
     def __init__(self, fetch: JwksFetcher, *, ttl: float, min_interval: float, timeout: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 max_age: float = MAX_KEY_AGE) -> None:
         self.fetch, self.ttl, self.min_interval = fetch, ttl, min_interval
-        self.timeout, self.clock = timeout, clock
+        self.timeout, self.clock, self.max_age = timeout, clock, max_age
         self._urls: dict[str, UrlKeys] = {}
         self._files: dict[str, FileKeys] = {}
         self._lock = threading.Lock()
@@ -169,7 +180,8 @@ class KeyCache:
             if url not in self._urls:
                 self._urls[url] = UrlKeys(url, self.fetch, ttl=self.ttl,
                                           min_interval=self.min_interval,
-                                          timeout=self.timeout, clock=self.clock)
+                                          timeout=self.timeout, clock=self.clock,
+                                          max_age=self.max_age)
             return self._urls[url]
 
     def file(self, path: str) -> FileKeys:

@@ -7,6 +7,7 @@ Order: header (alg) -> iss trusted -> alg allowed for it -> aud -> exp/iat/nbf/l
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import jwt
 
 from cds_service.auth.clients import ClientRegistry, TrustedClient
 from cds_service.auth.jwks import Jwk, KeyCache, KeySource, StaticKeys
-from cds_service.auth.replay import ReplayStore
+from cds_service.auth.replay import ReplayStore, ReplayStoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,11 @@ log = logging.getLogger(__name__)
 KEY_TYPES = {"ES384": ("EC", "P-384"), "ES256": ("EC", "P-256"), "RS384": ("RSA", None),
              "RS256": ("RSA", None), "PS384": ("RSA", None)}
 MAX_JTI = 256
+# NumericDate claims must be finite numbers in [0, 1e11) s (before the year 5138): no NaN,
+# no infinity, no integer too large for a float.
+MAX_NUMERIC_DATE = 1e11
+# A jti is stored and logged: no control characters (C0, DEL) and no lone surrogates.
+JTI = re.compile(rf"[^\x00-\x1f\x7f\ud800-\udfff]{{1,{MAX_JTI}}}")
 
 
 class Rejected(Exception):
@@ -55,8 +61,12 @@ class Policy:
 
 def _number(claims: Mapping[str, Any], name: str) -> float:
     value = claims.get(name)
+    if value is None:
+        raise Rejected(f"claim {name} missing", claims)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Rejected(f"claim {name} missing or not a number", claims)
+        raise Rejected(f"malformed claim {name}: not a number", claims)
+    if not 0 <= value < MAX_NUMERIC_DATE:  # also False for NaN; exact for huge integers
+        raise Rejected(f"malformed claim {name}: not a finite NumericDate in range", claims)
     return float(value)
 
 
@@ -94,12 +104,16 @@ class Verifier:
         except jwt.PyJWTError:
             raise Rejected("malformed token header") from None
         alg = header.get("alg")
+        if not isinstance(alg, str):
+            raise Rejected("malformed token header: alg is not a string")
         if alg not in KEY_TYPES:  # asymmetric only: never none, never HS*
-            raise Rejected(f"alg {str(alg)[:16]!r} not allowed")
+            raise Rejected(f"alg {alg[:16]!r} not allowed")
         if header.get("typ") != "JWT":
             log.info("token typ is %r, not JWT (accepted)", str(header.get("typ"))[:16])
         if "kid" in header and not isinstance(header["kid"], str):
             raise Rejected("kid is not a string")
+        if "jku" in header and not isinstance(header["jku"], str):
+            raise Rejected("jku is not a string")
         return header
 
     def _claims(self, token: str) -> dict[str, Any]:
@@ -153,6 +167,18 @@ class Verifier:
     def verify(self, token: str, audiences: set[str], feedback_service_aud: str | None = None
                ) -> Accepted:
         """Return who called, or raise Rejected; ``audiences`` are the endpoint's URLs."""
+        # Backstop: whatever a token holds, an unexpected exception is a 401, never a 500;
+        # only its type is logged. An unreachable replay store stays a 503.
+        try:
+            return self._verify(token, audiences, feedback_service_aud)
+        except (Rejected, ReplayStoreUnavailable):
+            raise
+        except Exception as exc:
+            log.error("token check failed unexpectedly: %s", type(exc).__name__)
+            raise Rejected(f"malformed token ({type(exc).__name__})") from None
+
+    def _verify(self, token: str, audiences: set[str], feedback_service_aud: str | None
+                ) -> Accepted:
         header = self._header(token)
         claims = self._claims(token)
         iss = claims.get("iss")
@@ -168,8 +194,8 @@ class Verifier:
             raise Rejected("aud missing or not this endpoint", claims)
         self._timing(claims)
         jti = claims.get("jti")
-        if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI:
-            raise Rejected("jti missing or invalid", claims)
+        if not isinstance(jti, str) or JTI.fullmatch(jti) is None:
+            raise Rejected("jti missing or malformed", claims)
         if client.tenant is not None and claims.get("tenant") != client.tenant:
             raise Rejected("tenant not allowed", claims)
         key = self._key(client, header)

@@ -23,8 +23,13 @@ bp = Blueprint("feedback", __name__)
 
 OUTCOMES = ("accepted", "overridden")
 MAX_ID = 128
-RFC3339 = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+RFC3339 = re.compile(  # used with fullmatch: "$" would let a trailing newline through
+    r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
+# Ids and codes: no control characters (C0, DEL). Free text (display, userComment): tab,
+# newline and carriage return allowed. Neither: NUL (PostgreSQL text cannot hold it) or a
+# lone surrogate (not encodable as UTF-8).
+ID_CHARS = re.compile(r"[^\x00-\x1f\x7f\ud800-\udfff]*")
+TEXT_CHARS = re.compile(r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]*")
 
 
 class Malformed(InvalidHookRequest):
@@ -33,15 +38,18 @@ class Malformed(InvalidHookRequest):
     code = "invalid-feedback"
 
 
-def _text(value: Any, where: str, *, limit: int = MAX_ID) -> str:
+def _text(value: Any, where: str, *, limit: int = MAX_ID, free: bool = False) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
         raise Malformed(f"{where} must be a non-empty string of at most {limit} characters")
+    if (TEXT_CHARS if free else ID_CHARS).fullmatch(value) is None:
+        raise Malformed(f"{where} must not contain control characters"
+                        + ("" if free else " (not even tab or newline)"))
     return value
 
 
 def parse_timestamp(value: Any, where: str) -> datetime:
     """Parse an RFC 3339 date-time with any offset and return it in UTC."""
-    match = RFC3339.match(value) if isinstance(value, str) else None
+    match = RFC3339.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise Malformed(f"{where} must be an RFC 3339 date-time with an offset, "
                         "e.g. 2021-12-11T10:05:31Z")
@@ -49,10 +57,11 @@ def parse_timestamp(value: Any, where: str) -> datetime:
     fraction = (fraction or "")[:7]  # Python keeps microseconds
     offset = "+00:00" if offset in ("Z", "z") else offset
     try:
-        moment = datetime.fromisoformat(f"{date}T{time}{fraction}{offset}")
-    except ValueError:
-        raise Malformed(f"{where} is not a valid date-time") from None
-    return moment.astimezone(UTC)
+        # astimezone overflows for e.g. 0001-01-01T00:00:00+01:00 (before year 1 in UTC)
+        return datetime.fromisoformat(f"{date}T{time}{fraction}{offset}").astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise Malformed(f"{where} is not a valid date-time (in years 1 to 9999 in UTC)"
+                        ) from None
 
 
 def _accepted(item: Mapping[str, Any], where: str) -> tuple[str, ...]:
@@ -78,7 +87,9 @@ def _override(item: Mapping[str, Any], where: str) -> dict[str, str | None]:
     if raw is None:
         return out
     where = f"{where}.overrideReason"
-    if not isinstance(raw, Mapping) or not ({"reason", "userComment"} & set(raw)):
+    present = {k for k in ("reason", "userComment")
+               if isinstance(raw, Mapping) and raw.get(k) is not None}  # null: absent
+    if not isinstance(raw, Mapping) or not present:
         raise Malformed(f"{where} must be an object with reason and/or userComment (cds-fb-3)")
     reason = raw.get("reason")
     if reason is not None:
@@ -89,10 +100,10 @@ def _override(item: Mapping[str, Any], where: str) -> dict[str, str | None]:
                                        limit=512)
         if reason.get("display") is not None:  # optional: the sandbox sends none
             out["override_display"] = _text(reason["display"], f"{where}.reason.display",
-                                            limit=512)
+                                            limit=512, free=True)
     if raw.get("userComment") is not None:
         out["override_comment"] = _text(raw["userComment"], f"{where}.userComment",
-                                        limit=4000)
+                                        limit=4000, free=True)
     return out
 
 

@@ -12,6 +12,8 @@ import hmac
 import logging
 import os
 import secrets
+import tempfile
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 ASSESSMENT = "crs-cds.assessment"
 ASSESSMENTS = "crs-cds.assessments"
 KEY_FILE = "audit-hash-key"
+MIN_KEY_BYTES = 32
+KEY_READ_ATTEMPTS = 10  # x 50 ms: a short key is re-read briefly, then refused
 # The members of an assessment that explain a card without quoting clinical data.
 RESULT_MEMBERS = ("criteria", "met", "grade", "peakGrade")
 
@@ -46,15 +50,39 @@ def load_hash_key(settings: Settings) -> bytes:
         raise ValueError("CDS_AUDIT_HASH_KEY is required with PostgreSQL")
     path = key_file_for(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        _publish_key(path)
+    return _read_key(path)
+
+
+def _publish_key(path: Path) -> None:
+    """Write a new key to a temporary file, then link it in: the name appears complete."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{KEY_FILE}.", dir=path.parent)  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(secrets.token_urlsafe(48))
-    log.warning("generated a patient-hash key in %s (development); set CDS_AUDIT_HASH_KEY "
-                "in production", path.name)
-    return path.read_bytes().strip()
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_urlsafe(48))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)  # atomic, and fails if another worker published first
+        except FileExistsError:
+            return  # that worker's key wins; it is read below
+        log.warning("generated a patient-hash key in %s (development); set "
+                    "CDS_AUDIT_HASH_KEY in production", path.name)
+    finally:
+        os.unlink(tmp)
+
+
+def _read_key(path: Path) -> bytes:
+    """Read the key file; refuse a key under MIN_KEY_BYTES after a brief retry."""
+    for attempt in range(KEY_READ_ATTEMPTS):
+        key = path.read_bytes().strip()
+        if len(key) >= MIN_KEY_BYTES:
+            return key
+        if attempt + 1 < KEY_READ_ATTEMPTS:
+            time.sleep(0.05)
+    raise ValueError(f"{path.name} holds no usable key (under {MIN_KEY_BYTES} bytes): "
+                     "delete it or set CDS_AUDIT_HASH_KEY")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import os
 import stat
 import threading
@@ -20,7 +21,7 @@ from sqlalchemy import select
 from cds_service import close_app, create_app
 from cds_service.auth.replay import ReplayStoreUnavailable, SqlReplayStore
 from cds_service.cli import main
-from cds_service.db import Database, get_db
+from cds_service.db import Database, audit, get_db
 from cds_service.db.audit import (
     AuditLog,
     IssueContext,
@@ -56,9 +57,10 @@ def card(grade: int = 2, suggestions: int = 2) -> dict[str, Any]:
 
 
 def context(**changes: Any) -> IssueContext:
-    base = {"service_id": "crs-patient-view", "hook_instance": str(uuid.uuid4()),
-            "patient_id": PATIENT, "rules_version": "2026.11-test", "client_iss": None,
-            "request_id": "r1", "issued_at": datetime.now(UTC)}
+    base: dict[str, Any] = {
+        "service_id": "crs-patient-view", "hook_instance": str(uuid.uuid4()),
+        "patient_id": PATIENT, "rules_version": "2026.11-test", "client_iss": None,
+        "request_id": "r1", "issued_at": datetime.now(UTC)}
     base.update(changes)
     return IssueContext(**base)
 
@@ -107,6 +109,52 @@ def test_sqlite_hash_key_is_generated_once_and_private(settings: Settings) -> No
     assert len(key) >= 32
     assert load_hash_key(settings) == key
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def _racer(settings: Settings, barrier: Any, out: Any) -> None:
+    """In a worker process: wait for the others, then load (or create) the key."""
+    try:
+        barrier.wait(10)
+        out.put(load_hash_key(settings))
+    except Exception as exc:  # reported to the test, not raised in the child
+        out.put(type(exc).__name__)
+
+
+def test_workers_starting_together_all_get_the_same_full_key(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    workers, rounds = 6, 12
+    for n in range(rounds):
+        racing = Settings.from_mapping({
+            "database_url": f"sqlite:///{tmp_path / 'race.sqlite3'}",
+            "auth_required": False, "instance_dir": str(tmp_path / f"instance-{n}")})
+        barrier, out = ctx.Barrier(workers), ctx.Queue()
+        procs = [ctx.Process(target=_racer, args=(racing, barrier, out)) for _ in range(workers)]
+        for p in procs:
+            p.start()
+        try:
+            keys = [out.get(timeout=20) for _ in procs]
+        finally:
+            for p in procs:
+                p.join(5)
+                if p.is_alive():
+                    p.kill()
+        assert all(isinstance(k, bytes) and len(k) >= 32 for k in keys), keys
+        assert len(set(keys)) == 1
+        assert keys[0] == key_file_for(racing).read_bytes()
+        assert os.listdir(tmp_path / f"instance-{n}") == [key_file_for(racing).name]
+
+
+def test_short_key_file_is_refused_not_used(settings: Settings,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit, "KEY_READ_ATTEMPTS", 2, raising=False)
+    path = key_file_for(settings)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"")  # as left by a worker that died between create and write
+    with pytest.raises(ValueError, match="no usable key"):
+        load_hash_key(settings)
+    path.write_bytes(b"short\n")
+    with pytest.raises(ValueError, match="no usable key"):
+        load_hash_key(settings)
 
 
 def test_postgresql_without_a_hash_key_is_refused() -> None:

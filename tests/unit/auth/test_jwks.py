@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.auth.jwks import JwksUnavailable, KeyCache, UrlKeys, http_fetch
+from cds_service.auth.jwks import MAX_KEY_AGE, JwksUnavailable, KeyCache, UrlKeys, http_fetch
 from tests.unit.auth.fakes import FakeClock, FakeJwks
 
 URL = "https://ehr.test/jwks.json"
@@ -27,7 +27,7 @@ def source(fetch: FakeJwks, clock: FakeClock) -> UrlKeys:
 def test_keys_are_cached_for_the_ttl_with_the_timeout_passed() -> None:
     fetch, clock = FakeJwks({URL: OLD}), FakeClock()
     keys = source(fetch, clock)
-    assert [k["kid"] for k in keys.keys()]  # noqa: SIM118 - UrlKeys.keys(), not a dict == ["old"]
+    assert [k["kid"] for k in keys.keys()] == ["old"]  # noqa: SIM118 - not a dict
     clock.advance(299)
     keys.keys()
     assert fetch.fetches == [(URL, 2.0)]
@@ -43,7 +43,7 @@ def test_unknown_kid_refresh_is_rate_limited() -> None:
     clock.advance(31)
     fetch.documents[URL] = NEW
     assert keys.refresh() is True
-    assert [k["kid"] for k in keys.keys()]  # noqa: SIM118 - UrlKeys.keys(), not a dict == ["old", "new"]
+    assert [k["kid"] for k in keys.keys()] == ["old", "new"]  # noqa: SIM118 - not a dict
     assert keys.refresh() is False  # a flood of unknown kids: no second fetch in 30 s
     clock.advance(10)
     assert keys.refresh() is False
@@ -56,9 +56,39 @@ def test_failed_fetch_keeps_the_old_keys_and_is_not_hammered() -> None:
     keys.keys()
     fetch.down = True
     clock.advance(301)
-    assert [k["kid"] for k in keys.keys()]  # noqa: SIM118 - UrlKeys.keys(), not a dict == ["old"]
+    assert [k["kid"] for k in keys.keys()] == ["old"]  # noqa: SIM118 - not a dict
     keys.keys()
     assert len(fetch.fetches) == 2
+
+
+def test_cached_keys_expire_at_the_maximum_age_while_the_endpoint_is_down() -> None:
+    fetch, clock = FakeJwks({URL: OLD}), FakeClock()
+    keys = UrlKeys(URL, fetch, ttl=300, min_interval=30, timeout=2.0, clock=clock,
+                   max_age=3600)
+    keys.keys()
+    fetch.down = True
+    clock.advance(3599)
+    assert [k["kid"] for k in keys.keys()] == ["old"]  # noqa: SIM118 - not a dict
+    clock.advance(1)
+    assert keys.keys() == []  # a revoked key cannot outlive the outage
+    assert keys.refresh() is False
+    assert keys.keys() == []
+    fetch.down = False
+    clock.advance(30)
+    assert [k["kid"] for k in keys.keys()] == ["old"]  # noqa: SIM118 - not a dict
+
+
+def test_default_maximum_age_is_a_day_and_caps_the_ttl() -> None:
+    fetch, clock = FakeJwks({URL: OLD}), FakeClock()
+    keys = KeyCache(fetch, ttl=10 * 86400, min_interval=30, timeout=1.0, clock=clock).url(URL)
+    assert MAX_KEY_AGE == 86400
+    keys.keys()
+    clock.advance(86400)
+    keys.keys()
+    assert len(fetch.fetches) == 2  # a TTL over the maximum age is capped to it
+    fetch.down = True
+    clock.advance(86400)
+    assert keys.keys() == []
 
 
 def test_cache_shares_one_source_per_url() -> None:

@@ -24,7 +24,7 @@ def load_rule_set(settings: Settings) -> Any:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create the Flask app; ``config`` may hold SETTINGS, RULES or any Flask key."""
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # JSON only: no /static route
     app.config.from_mapping(config or {})
     settings = app.config.get("SETTINGS") or Settings.from_env()
     app.config["SETTINGS"] = settings
@@ -33,11 +33,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["RULES"] = load_rule_set(settings)
 
     from cds_service import auth, db, http, logs
-    from cds_service.blueprints import discovery, feedback, hooks, ops
+    from cds_service.blueprints import discovery, feedback, hooks, openapi, ops
 
     logs.init_app(app, settings.log_level)  # first: its timer starts before the other hooks
     http.install(app)
-    for bp in (discovery.bp, hooks.bp, feedback.bp, ops.bp):
+    for bp in (discovery.bp, hooks.bp, feedback.bp, ops.bp, openapi.bp):
         app.register_blueprint(bp)
 
     @app.before_request

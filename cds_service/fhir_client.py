@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from cds_service.errors import FhirServerError
@@ -138,6 +139,13 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def _read_some(raw: Any) -> bytes:
+    """Return what one read of the body gives (decoded), at most CHUNK bytes."""
+    if isinstance(raw, urllib3.response.BaseHTTPResponse):
+        return raw.read1(CHUNK, decode_content=True)
+    return bytes(raw.read1(CHUNK))  # any io.BufferedIOBase
+
+
 class FhirClient:
     """GETs JSON from one FHIR base with a token, timeouts, retries and a deadline."""
 
@@ -245,16 +253,20 @@ class FhirClient:
             raise FhirBadResponse(f"FHIR server answered {status}")
         body = bytearray()
         try:
-            for chunk in response.iter_content(CHUNK):
+            # read1: whatever one socket read gives, so a body that drips a byte at a time is
+            # still cut off at the deadline (iter_content would wait for a whole chunk).
+            while chunk := _read_some(response.raw):
                 body += chunk
                 if len(body) > self.settings.max_response_bytes:
                     raise FhirBadResponse("FHIR server answer is too large")
                 if self.remaining() <= 0:
                     raise FhirTimeout("FHIR server timed out")
-        except requests.Timeout as exc:
+        except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
             raise FhirTimeout("FHIR server timed out") from exc
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise FhirUnreachable("FHIR server connection broke") from exc
+        finally:
+            response.close()
         try:
             data = json.loads(bytes(body))
         except ValueError as exc:

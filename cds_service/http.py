@@ -11,12 +11,22 @@ from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from cds_service.errors import CdsError, InvalidHookRequest, PayloadTooLarge, UnsupportedMediaType
+from cds_service.limits import BodyLimits, check_body, depth_error
 from cds_service.settings import Settings
 
 log = logging.getLogger(__name__)
 
 CORS_ALLOW_HEADERS = "Authorization, Content-Type"
 CORS_ALLOW_METHODS = "GET, POST, OPTIONS"
+# JSON only, never framed, never cached, no referrer (docs/reliability.md, "Security headers").
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+}
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -29,8 +39,18 @@ def error_response(code: str, detail: str, status: int) -> Response:
     return json_response({"error": code, "detail": detail}, status)
 
 
+def body_limits(settings: Settings) -> BodyLimits:
+    """Return the structural body limits of the settings."""
+    return BodyLimits(max_depth=settings.max_json_depth, max_string=settings.max_string_length,
+                      max_resources=settings.max_prefetch_resources)
+
+
 def read_json_body() -> Any:
-    """Return the parsed JSON body; raise 415, 413 or 400 (in that order of checks)."""
+    """Return the parsed JSON body; raise 415, 413 or 400 (in that order of checks).
+
+    After parsing, the structural limits (depth, string length, prefetch resources) are
+    checked once, so that nothing downstream sees a pathological body.
+    """
     settings: Settings = current_app.config["SETTINGS"]
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("Content-Type must be application/json")
@@ -43,10 +63,14 @@ def read_json_body() -> Any:
     if not data:
         raise InvalidHookRequest("the request body is empty", code="invalid-body")
     try:
-        return orjson.loads(data)
+        body = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
+        if exc.msg == "depth limit exceeded":  # orjson's own bound (1024) is past ours
+            raise depth_error(settings.max_json_depth) from None
         raise InvalidHookRequest(f"the body is not valid JSON ({exc.msg})",
                                  code="malformed-json") from None
+    check_body(body, body_limits(settings))
+    return body
 
 
 def _allowed_origin(settings: Settings) -> str | None:
@@ -59,7 +83,7 @@ def _allowed_origin(settings: Settings) -> str | None:
 
 
 def add_cors_headers(response: Response) -> Response:
-    """Put CORS headers on every response, errors included (cds-hooks.md §10)."""
+    """Put CORS and security headers on every response, errors included (cds-hooks.md §10)."""
     settings: Settings = current_app.config["SETTINGS"]
     origin = _allowed_origin(settings)
     if origin is not None:
@@ -70,9 +94,10 @@ def add_cors_headers(response: Response) -> Response:
             response.headers["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
             response.headers["Access-Control-Allow-Methods"] = CORS_ALLOW_METHODS
             response.headers["Access-Control-Max-Age"] = "600"
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if settings.base_url.startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 

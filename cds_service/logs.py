@@ -61,6 +61,10 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]  # stream 
         pass
 
 
+# Third-party loggers never logged below WARNING, whatever CDS_LOG_LEVEL says.
+QUIET_LIBRARIES = ("urllib3", "requests", "werkzeug", "jwt", "sqlalchemy.engine")
+
+
 def configure(level: str) -> logging.Handler:
     """Send the root logger's records as JSON lines to stderr (idempotent)."""
     wanted = logging.getLevelNamesMapping()[level.upper()]
@@ -74,6 +78,8 @@ def configure(level: str) -> logging.Handler:
     handler.setLevel(wanted)
     if root.level == logging.NOTSET or root.level > wanted:
         root.setLevel(wanted)
+    for name in QUIET_LIBRARIES:  # their DEBUG/INFO records carry URLs, so patient ids
+        logging.getLogger(name).setLevel(max(wanted, logging.WARNING))
     return handler
 
 

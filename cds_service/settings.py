@@ -29,6 +29,9 @@ class Settings:
     public_base_url: str = ""  # empty: http://{host}:{port}
     database_url: str = "sqlite:///crs-cds.sqlite3"
     max_body_bytes: int = 5_000_000
+    max_json_depth: int = 64  # nesting levels of a JSON body (FHIR data needs about 12)
+    max_string_length: int = 100_000  # characters of any string or key in a JSON body
+    max_prefetch_resources: int = 20_000  # resources in prefetch and draftOrders together
     cors_origins: tuple[str, ...] = ("*",)
     fhir_connect_timeout: float = 0.5
     fhir_read_timeout: float = 1.0
@@ -102,6 +105,10 @@ class Settings:
             (1 <= self.port <= 65535, "PORT", "must be between 1 and 65535"),
             (1 <= self.workers <= 64, "WORKERS", "must be between 1 and 64"),
             (self.max_body_bytes >= 1024, "MAX_BODY_BYTES", "must be at least 1024"),
+            (16 <= self.max_json_depth <= 1000, "MAX_JSON_DEPTH", "must be between 16 and 1000"),
+            (self.max_string_length >= 1024, "MAX_STRING_LENGTH", "must be at least 1024"),
+            (self.max_prefetch_resources >= 100, "MAX_PREFETCH_RESOURCES",
+             "must be at least 100"),
             (self.fhir_connect_timeout > 0, "FHIR_CONNECT_TIMEOUT", "must be > 0"),
             (self.fhir_read_timeout > 0, "FHIR_READ_TIMEOUT", "must be > 0"),
             (self.fhir_total_budget > 0, "FHIR_TOTAL_BUDGET", "must be > 0"),
@@ -181,7 +188,8 @@ def _list(raw: str) -> tuple[str, ...]:
 
 PARSERS: Mapping[str, Callable[[str], Any]] = {
     "host": str, "port": int, "workers": int, "public_base_url": str, "database_url": str,
-    "max_body_bytes": int, "cors_origins": _list, "fhir_connect_timeout": float,
+    "max_body_bytes": int, "max_json_depth": int, "max_string_length": int,
+    "max_prefetch_resources": int, "cors_origins": _list, "fhir_connect_timeout": float,
     "fhir_read_timeout": float, "fhir_total_budget": float, "fhir_retries": int,
     "fhir_max_pages": int, "allow_open_fhir_server": _bool, "allowed_http_fhir_hosts": _list,
     "fhir_host_allowlist": _list, "rule_overrides_file": str, "log_level": str,

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from cds_service.settings import Settings
+from cds_service.settings import Settings, SettingsError
 
 
 def load_rule_set(settings: Settings) -> Any:
@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from cds_service import auth, db, http, logs
     from cds_service.blueprints import discovery, feedback, hooks, openapi, ops
+    from cds_service.db.audit import PatientHasher, load_hash_key
 
     logs.init_app(app, settings.log_level)  # first: its timer starts before the other hooks
     http.install(app)
@@ -49,6 +50,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     database = db.init_app(app, settings)
     auth.init_app(app, settings, database)
+    try:  # once, at start-up: a missing or short key stops start-up, not each request
+        app.extensions["crs_cds_hasher"] = PatientHasher(load_hash_key(settings))
+    except (ValueError, OSError) as exc:
+        raise SettingsError(f"audit patient-hash key unusable: {exc}") from None
     return app
 
 

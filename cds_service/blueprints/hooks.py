@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, g
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service.db import get_db
-from cds_service.db.audit import AuditLog, IssueContext, PatientHasher, load_hash_key
+from cds_service.db.audit import AuditLog, IssueContext
 from cds_service.errors import UnknownService
 from cds_service.http import json_response, read_json_body
 from cds_service.pipeline import evaluate
@@ -53,11 +53,7 @@ def record_cards(service_id: str, body: dict[str, Any], cards: list[dict[str, An
         client_iss=g.get("jwt_iss"), request_id=g.get("request_id") or "-",
         issued_at=datetime.now(UTC))
     try:
-        hasher = current_app.extensions.get("crs_cds_hasher")
-        if hasher is None:
-            hasher = PatientHasher(load_hash_key(current_app.config["SETTINGS"]))
-            current_app.extensions["crs_cds_hasher"] = hasher
-        AuditLog(get_db(), hasher).record(cards, ctx)
+        AuditLog(get_db(), current_app.extensions["crs_cds_hasher"]).record(cards, ctx)
     except (SQLAlchemyError, OSError, ValueError) as exc:
         log.error("audit write failed (%s): %d card(s) sent unrecorded",
                   type(exc).__name__, len(cards), extra={"event": "audit-failed"})

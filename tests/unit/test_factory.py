@@ -44,3 +44,15 @@ def test_rule_overrides_file_is_applied(tmp_path: Path, settings: Settings) -> N
     with pytest.raises(ValueError, match=r"not\.a\.rule"):
         create_app({"SETTINGS": dataclasses.replace(settings, rule_overrides_file=str(overrides))})
     assert name
+
+
+def test_an_unusable_audit_key_stops_start_up(settings: Settings) -> None:
+    # The keyed patient hash is checked once at start-up (docs/audit.md), not on each request.
+    from cds_service.db.audit import key_file_for
+    from cds_service.settings import SettingsError
+
+    path = key_file_for(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("short")
+    with pytest.raises(SettingsError, match="patient-hash key"):
+        create_app({"SETTINGS": settings})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -32,7 +33,6 @@ from cards.treatment import (
 )
 from criteria.steroids import SteroidAdvice
 from criteria.tocilizumab import TocilizumabCheck
-from fhir_mappers.memo import ELEMENTS, MISSING
 
 UCUM = "http://unitsofmeasure.org"
 
@@ -79,16 +79,19 @@ def medication_request(*, patient_id: str, drug: str, dose_mg: Decimal, text: st
         "note": [{"text": note}],
     }
     # Validated once per distinct proposal (its exact JSON bytes, without the patient, so the
-    # memo holds no patient ids); each card gets a fresh copy with its own subject.
-    key = ("proposal", orjson.dumps(raw, default=repr, option=orjson.OPT_SORT_KEYS))
-    made = ELEMENTS.get(key)
-    if made is MISSING:
-        model = MedicationRequest.model_validate({**raw, "subject": {"reference": "Patient/x"}})
-        made = orjson.dumps(strip_empty(model.model_dump(mode="json", exclude_none=True)))
-        ELEMENTS.put(key, made)
+    # cache holds no patient ids); each card gets a fresh copy with its own subject.
+    made = _validated(orjson.dumps(raw, default=str, option=orjson.OPT_SORT_KEYS))
     dumped: dict[str, Any] = orjson.loads(made)
     dumped["subject"] = {"reference": f"Patient/{patient_id}"}
     return dumped
+
+
+@lru_cache(maxsize=512)
+def _validated(raw: bytes) -> bytes:
+    """Return a proposal validated with the R4B model, as JSON bytes without empty members."""
+    resource = {**orjson.loads(raw), "subject": {"reference": "Patient/x"}}
+    model = MedicationRequest.model_validate(resource)
+    return orjson.dumps(strip_empty(model.model_dump(mode="json", exclude_none=True)))
 
 
 def suggestion(label: str, description: str, resource: dict[str, Any]) -> dict[str, Any]:

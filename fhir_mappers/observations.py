@@ -8,7 +8,8 @@ here and in ``fhirtime``. Any element that fails sets the whole Observation asid
 Status: final, amended, corrected, preliminary and unknown are used (status kept on the
 Measurement); registered (no result yet), cancelled and entered-in-error are excluded,
 each with a warning. Time: effectiveDateTime, effectivePeriod (its start) or
-effectiveInstant; ``issued`` only as a fallback, flagged "time-from-issued".
+effectiveInstant; ``issued`` only as a fallback, flagged "time-from-issued". An Observation
+no criterion reads by code may still name a finding (``fhir_mappers.findings``).
 
 Memo (``fhir_mappers.memo``): what one Observation gives apart from the evaluation time (its
 warnings, time, measurements and device facts) is kept under the digest of its exact JSON
@@ -23,11 +24,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from criteria.model import MappingWarning, Measurement
+from criteria.model import ConditionFact, MappingWarning, Measurement
 from fhir_mappers.codes import Match, device_class
 from fhir_mappers.context import UNREADABLE, Context
 from fhir_mappers.elements import Invalid, element, kind_of, of_interest
 from fhir_mappers.fhirtime import When
+from fhir_mappers.findings import candidate, finding_concepts, finding_facts
 from fhir_mappers.memo import MISSING, OBSERVATIONS, resource_key
 from fhir_mappers.notes import Notes
 from fhir_mappers.options import MapperOptions
@@ -53,19 +55,21 @@ class DeviceFact:
 
 @dataclass
 class ObservationResult:
-    """Measurements and oxygen device facts read from Observations."""
+    """Measurements, oxygen device facts and findings read from Observations."""
 
     measurements: list[Measurement] = field(default_factory=list)
     devices: list[DeviceFact] = field(default_factory=list)
+    findings: list[ConditionFact] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class _Mapped:
-    """What an Observation in the look-back window gives: warnings, values, devices."""
+    """What an Observation in the look-back window gives: warnings, values, devices, findings."""
 
     notes: tuple[MappingWarning, ...]
     measurements: tuple[Measurement, ...]
     devices: tuple[DeviceFact, ...]
+    findings: tuple[ConditionFact, ...] = ()
 
 
 @dataclass
@@ -102,18 +106,20 @@ def _observation(raw: Mapping[str, Any], ref: str, ctx: Context, out: Observatio
         read = _flushing(ctx, lambda local: _read(raw, ref, local))
         OBSERVATIONS.put(key, read)
     ctx.notes.extend(read.before)
-    when, match = read.when, read.match
-    if when is None or match is None or not ctx.in_window(when.start, when.end, ref,
-                                                          "observations"):
+    when, match, mapped = read.when, read.match, read.mapped
+    if when is None or not ctx.in_window(when.start, when.end, ref, "observations"):
         return
-    mapped = read.mapped
-    if mapped is None:
+    if mapped is None:  # a finding (no match) is mapped when read
+        if match is None:
+            return
         reading = Reading(match, when.start, ref, read.status,
                           ("time-from-issued",) if when.source == "issued" else ())
         mapped = read.mapped = _flushing(ctx, lambda local: _map(raw, reading, when.end, local))
     ctx.notes.extend(mapped.notes)
     out.measurements += mapped.measurements
     out.devices += mapped.devices
+    if mapped.findings:
+        out.findings += mapped.findings
 
 
 def _flushing(ctx: Context, step: Any) -> Any:
@@ -129,7 +135,8 @@ def _flushing(ctx: Context, step: Any) -> Any:
 def _read(raw: Mapping[str, Any], ref: str, ctx: Context) -> _Read:
     """Check code, status and time (never the evaluation time: this result is kept)."""
     match = of_interest(raw)
-    if match is None:
+    concepts = finding_concepts(raw) if match is None and candidate(raw) else ()
+    if match is None and not concepts:
         return _Read((), None)  # no criterion reads this code
     status = raw.get("status")
     if not isinstance(status, str):
@@ -140,8 +147,21 @@ def _read(raw: Mapping[str, Any], ref: str, ctx: Context) -> _Read:
         ctx.notes.add("invalid-status", "observation status missing or not valid", ref)
     else:
         when = ctx.when(raw, "effective", ref, fallback="issued")
-        return _Read(ctx.notes.items(), when, match, status)
+        read = _Read(ctx.notes.items(), when, match, status)
+        if match is None and when is not None:
+            read.mapped = _finding(concepts, ref, status, when)
+        return read
     return _Read(ctx.notes.items(), None)
+
+
+def _finding(concepts: tuple[str, ...], ref: str, status: str, when: When) -> _Mapped:
+    """Map the findings an Observation names (warnings kept for when it is in the window)."""
+    local = Notes()
+    local.add("matched-by-text", "finding recognised from observation text, not a code", ref)
+    issued = ("time-from-issued",) if when.source == "issued" else ()
+    if issued:
+        local.add("time-from-issued", "no effective time; issued time used", ref)
+    return _Mapped(local.items(), (), (), finding_facts(concepts, ref, status, when.start, issued))
 
 
 def _map(raw: Mapping[str, Any], reading: Reading, end: datetime | None,

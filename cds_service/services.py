@@ -72,6 +72,8 @@ _COMMON_KEYS = (
                 "&_count=100",
                 False, "MedicationRequest", True,
                 "signed tocilizumab orders not yet charted (dose limits)"),
+    PrefetchKey("findings", _obs("category=imaging,exam"), False, "Observation", True,
+                "imaging and examination findings (ground-glass opacities, organomegaly)"),
     PrefetchKey("conditions",
                 "Condition?patient={{context.patientId}}&clinical-status=active,recurrence,relapse"
                 "&_count=100",

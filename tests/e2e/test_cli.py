@@ -51,7 +51,7 @@ def test_every_shared_example_is_accepted_when_its_data_can_be_had(
         path: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     body = json.loads(path.read_text())
     body.setdefault("prefetch", {})["patient"] = {"resourceType": "Patient", "id": "p1"}
-    for key in ("vitals", "respiratory", "labs", "medadmin", "medorders", "conditions"):
+    for key in ("vitals", "respiratory", "labs", "medadmin", "medorders", "conditions", "findings"):
         body["prefetch"].setdefault(key, None)
     request = tmp_path / "req.json"
     request.write_text(json.dumps(body))

@@ -24,7 +24,7 @@ from tests.conftest import SHARED_EXAMPLES, load_json, shifted_to_now
 
 NOW = "2026-11-21T14:30:00Z"
 SERVICE = "/cds-services/crs-order-sign"
-PREFETCH_KEYS = ("vitals", "respiratory", "labs", "medadmin", "medorders", "conditions")
+PREFETCH_KEYS = ("vitals", "respiratory", "labs", "medadmin", "medorders", "conditions", "findings")
 
 
 def cart_request() -> dict[str, Any]:

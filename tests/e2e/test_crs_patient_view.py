@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,13 @@ from typing import Any
 import pytest
 
 from cards.json_rules import find_empty_values
-from cds_service.cli import main
 from cds_service.pipeline import evaluate as run_pipeline
 from cds_service.services import SERVICES
 from cds_service.settings import Settings
 from criteria.rules import load_rules
 from fhir_mappers.r4 import MedicationRequest
 from tests.conftest import load_json
+from tests.e2e.cli import run_evaluate
 from tests.integration.fhir_stub import FhirStub, StubResponse
 
 NOW = "2026-11-21T14:30:00Z"
@@ -40,12 +39,7 @@ def grade3() -> dict[str, Any]:
 def evaluate(capsys: pytest.CaptureFixture[str], tmp_path: Path, body: dict[str, Any],
              *extra: str) -> dict[str, Any]:
     """Run `crs-cds evaluate --assessments --now NOW` on a body."""
-    path = tmp_path / "request.json"
-    path.write_text(json.dumps(body))
-    code = main(["evaluate", "--assessments", "--now", NOW, *extra, str(path)])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return dict(json.loads(out))
+    return run_evaluate(capsys, tmp_path, body, NOW, *extra)
 
 
 def astct(payload: dict[str, Any]) -> dict[str, Any]:

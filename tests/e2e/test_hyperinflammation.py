@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,12 @@ import pytest
 from flask import Flask
 
 from cards.json_rules import find_empty_values
-from cds_service.cli import main
 from cds_service.pipeline import evaluate as run_pipeline
 from cds_service.services import SERVICES
 from cds_service.settings import Settings
 from criteria.rules import load_rules
 from tests.conftest import load_json
+from tests.e2e.cli import run_evaluate
 from tests.integration.fhir_stub import FhirStub, StubResponse
 
 NOW = "2026-11-21T12:00:00Z"
@@ -42,14 +41,10 @@ def case(name: str) -> dict[str, Any]:
     return copy.deepcopy(load_json(f"cds/patient-view-hyper-{name}.json"))
 
 
-def evaluate(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-             body: dict[str, Any]) -> dict[str, Any]:
-    path = tmp_path / "request.json"
-    path.write_text(json.dumps(body))
-    code = main(["evaluate", "--assessments", "--now", NOW, str(path)])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return dict(json.loads(out))
+def evaluate(capsys: pytest.CaptureFixture[str], tmp_path: Path, body: dict[str, Any],
+             *extra: str) -> dict[str, Any]:
+    """Run `crs-cds evaluate --assessments --now NOW` on a body."""
+    return run_evaluate(capsys, tmp_path, body, NOW, *extra)
 
 
 def found(payload: dict[str, Any], criteria: str) -> dict[str, Any]:

@@ -18,9 +18,9 @@ from flask.testing import FlaskClient
 
 from cards.json_rules import find_empty_values
 from cds_service import order_sign
-from cds_service.cli import main
 from fhir_mappers.r4 import MedicationRequest
 from tests.conftest import SHARED_EXAMPLES, load_json, shifted_to_now
+from tests.e2e.cli import run_evaluate
 
 NOW = "2026-11-21T14:30:00Z"
 SERVICE = "/cds-services/crs-order-sign"
@@ -31,14 +31,10 @@ def cart_request() -> dict[str, Any]:
     return copy.deepcopy(load_json("cds/order-sign-cart-t.json"))
 
 
-def evaluate(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-             body: dict[str, Any]) -> dict[str, Any]:
-    path = tmp_path / "request.json"
-    path.write_text(json.dumps(body))
-    code = main(["evaluate", "--assessments", "--now", NOW, str(path)])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return dict(json.loads(out))
+def evaluate(capsys: pytest.CaptureFixture[str], tmp_path: Path, body: dict[str, Any],
+             *extra: str) -> dict[str, Any]:
+    """Run `crs-cds evaluate --assessments --now NOW` on a body."""
+    return run_evaluate(capsys, tmp_path, body, NOW, *extra)
 
 
 def sandbox_request() -> dict[str, Any]:

@@ -45,20 +45,6 @@ MARGIN = 0.6  # the prefetch layer's own 0.1 s, mapping, criteria, a loaded CI m
 
 
 @pytest.fixture
-def stub() -> Iterator[FhirStub]:
-    """The request's FHIR server."""
-    with FhirStub() as server:
-        yield server
-
-
-@pytest.fixture
-def other() -> Iterator[FhirStub]:
-    """A second FHIR server on another port: it must never see the token."""
-    with FhirStub() as server:
-        yield server
-
-
-@pytest.fixture
 def fault_app(settings: Settings) -> Iterator[Flask]:
     """The app with the shipped FHIR defaults (budget 1.5 s, 2 retries, 10 pages)."""
     app = create_app({"SETTINGS": dataclasses.replace(settings, fhir_total_budget=BUDGET)})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,20 +20,6 @@ WINDOW = timedelta(days=10)
 PATIENT = {"resourceType": "Patient", "id": "p1"}
 OPTIONAL = [k.name for k in PATIENT_VIEW.prefetch if not k.required]
 SLACK = 0.3  # seconds allowed past total_budget
-
-
-@pytest.fixture
-def stub() -> Iterator[FhirStub]:
-    """A started FHIR stub."""
-    with FhirStub() as server:
-        yield server
-
-
-@pytest.fixture
-def other() -> Iterator[FhirStub]:
-    """A second stub: same host, another port, so another origin."""
-    with FhirStub() as server:
-        yield server
 
 
 def page(*days_ago: float, next_url: str | None = None) -> dict[str, Any]:

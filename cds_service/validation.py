@@ -40,7 +40,9 @@ def _describe(error: ValidationError) -> str:
     """Return a short message naming the failing field (no values echoed back)."""
     where = _where(error)
     if error.validator == "required":
-        missing = next((m for m in error.validator_value if m not in error.instance), "?")
+        wanted: list[str] = list(error.validator_value)  # type: ignore[arg-type]  # list for "required"
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        missing = next((m for m in wanted if m not in instance), "?")
         field = f"{where}.{missing}" if where != "body" else missing
         return f"{field} is required"
     if error.validator == "dependentRequired":

@@ -27,7 +27,8 @@ from cds_service import close_app, create_app
 from cds_service.settings import Settings
 
 DATA = Path(__file__).parent / "data"
-SHARED_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "examples"
+# Request bodies captured from the public CDS Hooks sandbox (https://sandbox.cds-hooks.org).
+SANDBOX_EXAMPLES = DATA / "cds" / "sandbox"
 
 
 @pytest.fixture(autouse=True)

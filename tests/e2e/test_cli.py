@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cds_service.cli import main
-from tests.conftest import DATA, SHARED_EXAMPLES
+from tests.conftest import DATA, SANDBOX_EXAMPLES
 
 EXAMPLE_REQUESTS = sorted(
     p for p in (DATA / "cds").glob("*.json") if "feedback" not in p.name
@@ -43,11 +43,9 @@ def test_sandbox_order_without_orders_of_interest_answers_at_once(
     assert any("Bundle had no type" in w for w in payload["warnings"])
 
 
-@pytest.mark.skipif(not SHARED_EXAMPLES.is_dir(), reason="../shared/reference/examples absent")
-@pytest.mark.parametrize("path", sorted(p for p in SHARED_EXAMPLES.glob("*request.json")
-                                         if "feedback" not in p.name)
-                         if SHARED_EXAMPLES.is_dir() else [])
-def test_every_shared_example_is_accepted_when_its_data_can_be_had(
+@pytest.mark.parametrize("path", sorted(p for p in SANDBOX_EXAMPLES.glob("*request.json")
+                                         if "feedback" not in p.name))
+def test_every_sandbox_example_is_accepted_when_its_data_can_be_had(
         path: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     body = json.loads(path.read_text())
     body.setdefault("prefetch", {})["patient"] = {"resourceType": "Patient", "id": "p1"}

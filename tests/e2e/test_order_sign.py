@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from cards.json_rules import find_empty_values
 from cds_service import order_sign
 from fhir_mappers.r4 import MedicationRequest
-from tests.conftest import SHARED_EXAMPLES, load_json, shifted_to_now
+from tests.conftest import SANDBOX_EXAMPLES, load_json, shifted_to_now
 from tests.e2e.cli import run_evaluate
 
 NOW = "2026-11-21T14:30:00Z"
@@ -39,9 +39,7 @@ def evaluate(capsys: pytest.CaptureFixture[str], tmp_path: Path, body: dict[str,
 
 def sandbox_request() -> dict[str, Any]:
     """The captured sandbox order-sign request, with the prefetch keys a 200 needs."""
-    path = SHARED_EXAMPLES / "sandbox-order-sign-request.json"
-    if not path.is_file():
-        pytest.skip("../shared/reference/examples absent")
+    path = SANDBOX_EXAMPLES / "sandbox-order-sign-request.json"
     body = json.loads(path.read_text())
     body.setdefault("prefetch", {})["patient"] = {"resourceType": "Patient", "id": "p1",
                                                   "birthDate": "1970-01-01"}

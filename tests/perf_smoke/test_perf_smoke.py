@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = ("floor orjson.loads", "naive model_validate", "patient-view cold",
         "patient-view repeated", "order-sign cold", "us per Observation")

@@ -211,7 +211,8 @@ def bundle(entries: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
                                            "link": junk, "total": numbers})
 
 
-KEYS = ("patient", "vitals", "respiratory", "labs", "medadmin", "medorders", "conditions", "findings")
+KEYS = ("patient", "vitals", "respiratory", "labs", "medadmin", "medorders", "conditions",
+        "findings")
 valid_patient = st.builds(lambda born, sex: {"resourceType": "Patient", "id": "p",
                                              "birthDate": born, "gender": sex},
                           st.dates().map(str), st.sampled_from(["male", "female", "other"]))

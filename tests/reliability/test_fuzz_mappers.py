@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
@@ -19,6 +20,8 @@ from criteria.rules import load_rules
 from fhir_mappers.errors import PrefetchShapeError
 from fhir_mappers.timeline import MapperOptions, build_timeline
 from tests.reliability.strategies import NOW, bundle, med_request, prefetch, profile
+
+pytestmark = pytest.mark.slow
 
 RULES = load_rules({})
 EXPECTED = {k.name: (k.resource_type, k.is_search) for k in PATIENT_VIEW.prefetch}

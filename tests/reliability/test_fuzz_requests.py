@@ -26,6 +26,8 @@ from cds_service.settings import Settings
 from cds_service.validation import validate_request
 from tests.reliability.strategies import bundle, junk, med_request, near, prefetch, profile
 
+pytestmark = pytest.mark.slow
+
 OK_STATUSES = {200, 400, 404, 412, 413, 415}
 requests = st.builds(
     lambda hook, instance, pre, server, token, draft: {

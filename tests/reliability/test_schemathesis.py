@@ -31,6 +31,8 @@ from schemathesis.specs.openapi.checks import (
 from cds_service import close_app, create_app
 from cds_service.settings import Settings
 
+pytestmark = pytest.mark.slow
+
 DOC = json.loads(resources.files("cds_service").joinpath("openapi.json").read_text())
 EXAMPLES = int(os.environ.get("CRS_SCHEMATHESIS_EXAMPLES", "40"))
 
